@@ -1,0 +1,50 @@
+# zhuoyue — the two commands: `make demo` and `make test`. Both bootstrap .venv via `make install`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the tests need (none yet for the statistics layer and the CLI).
+DEBIAN_PACKAGES :=
+
+.PHONY: install demo test lint typecheck unit bench lock clean debian-packages
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[all]'
+	@touch $(STAMP)
+
+debian-packages:
+	@scripts/ensure-debian-packages $(DEBIAN_PACKAGES)
+
+demo: install
+	$(BIN)/zhuoyue demo
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q
+
+test: install debian-packages lint typecheck
+	$(BIN)/pytest -q --doctest-modules src tests
+
+bench: install
+	$(BIN)/python bench/bench_spc.py
+
+# Re-pin every dependency after changing pyproject.toml.
+lock:
+	rm -rf /tmp/zhuoyue-lock && $(PYTHON) -m venv /tmp/zhuoyue-lock
+	/tmp/zhuoyue-lock/bin/pip install --quiet --upgrade "pip>=24"
+	/tmp/zhuoyue-lock/bin/pip install --quiet -e '.[all]'
+	/tmp/zhuoyue-lock/bin/pip freeze --exclude-editable | grep -v '^zhuoyue' > constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

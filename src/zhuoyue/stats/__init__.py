@@ -1,0 +1,64 @@
+"""zhuoyue.stats — vectorized statistics for quality engineering (pure NumPy/SciPy, no I/O).
+
+Control charts return one :class:`ChartResult` each::
+
+    from zhuoyue import stats
+    res = stats.xbar_r(values, 5)            # or subgroups=<one label per value>
+    res.to_dict()                            # the documented JSON
+    print(res.summary())
+"""
+
+from zhuoyue.stats import constants, rules
+from zhuoyue.stats.arl import arl_cusum, arl_ewma, arl_shewhart
+from zhuoyue.stats.charts import (
+    SIGMA_METHODS,
+    c_chart,
+    cusum,
+    cusum_new_mean,
+    ewma,
+    imr,
+    np_chart,
+    p_chart,
+    u_chart,
+    xbar_r,
+    xbar_s,
+)
+from zhuoyue.stats.results import ChartResult, Panel
+from zhuoyue.stats.rules import RuleSet, Violations, resolve_rules
+
+CHARTS = {
+    "xbar_r": xbar_r,
+    "xbar_s": xbar_s,
+    "imr": imr,
+    "p": p_chart,
+    "np": np_chart,
+    "c": c_chart,
+    "u": u_chart,
+    "ewma": ewma,
+    "cusum": cusum,
+}
+
+__all__ = [
+    "CHARTS",
+    "SIGMA_METHODS",
+    "ChartResult",
+    "Panel",
+    "RuleSet",
+    "Violations",
+    "arl_cusum",
+    "arl_ewma",
+    "arl_shewhart",
+    "c_chart",
+    "constants",
+    "cusum",
+    "cusum_new_mean",
+    "ewma",
+    "imr",
+    "np_chart",
+    "p_chart",
+    "resolve_rules",
+    "rules",
+    "u_chart",
+    "xbar_r",
+    "xbar_s",
+]
