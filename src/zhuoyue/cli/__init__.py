@@ -1,0 +1,1 @@
+"""The ``zhuoyue`` command line (Typer + Rich)."""
