@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, special
+from scipy import special
 
 from zhuoyue.errors import ParameterError
 
@@ -118,6 +118,8 @@ def compute_d2_d3(n: int, *, nx: int = 6001, nw: int = 160) -> tuple[float, floa
     >>> round(d2_, 12), round(d3_, 12)
     (1.128379167096, 0.852502466427)
     """
+    from scipy import integrate  # imported here: only the table generator needs it
+
     if n < 2:
         raise ParameterError(f"d2/d3 need a subgroup size n >= 2. Got {n}.")
     d2_val = integrate.quad(
