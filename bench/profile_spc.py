@@ -138,10 +138,16 @@ def stages_imr(x: FloatArray, repeat: int, floor: float) -> None:
         ("centre mean(x[mask])", lambda: float(np.mean(x[mask]))),
         ("sigma mean(mr[mr_mask])/d2", lambda: C._sigma_individuals("mr", x, mr, mask, "exact")),
         ("I panel: z, limits, beyond", panel_prep),
-        ("I panel: rules.evaluate, 8 tests", lambda: R.evaluate(z, rs, statistic=x, beyond_limits=beyond)),
+        (
+            "I panel: rules.evaluate, 8 tests",
+            lambda: R.evaluate(z, rs, statistic=x, beyond_limits=beyond),
+        ),
         *rule_stages(z, x, beyond),
-        ("MR panel (test 1 only)", lambda: C._panel("mr", mr, d2 * sig, d3 * sig, rs, floor=0.0, zones=False, only=(1,))),
-    ]  # fmt: skip
+        (
+            "MR panel (test 1 only)",
+            lambda: C._panel("mr", mr, d2 * sig, d3 * sig, rs, floor=0.0, zones=False, only=(1,)),
+        ),
+    ]
     rows = timed(stages, repeat)
     total = best_ms(lambda: stats.imr(x), repeat)
     rows.append(("**imr() total**", total))
@@ -173,8 +179,11 @@ def stages_xbar_r(x: FloatArray, repeat: int, floor: float) -> None:
         ("sigma R̄/d2", sigma),
         ("Xbar panel (8 tests)", lambda: C._panel("xbar", means, cen, sig / nsq, rs)),
         *rule_stages(z, means, beyond),
-        ("R panel (tests 1-4, per-subgroup arrays)", lambda: C._panel("r", ranges, d2n * sig, d3n * sig, rs, floor=0.0, zones=False)),
-    ]  # fmt: skip
+        (
+            "R panel (tests 1-4, per-subgroup arrays)",
+            lambda: C._panel("r", ranges, d2n * sig, d3n * sig, rs, floor=0.0, zones=False),
+        ),
+    ]
     rows = timed(stages, repeat)
     total = best_ms(lambda: stats.xbar_r(x, N), repeat)
     rows.append(("**xbar_r() total**", total))
@@ -186,12 +195,15 @@ def helper_costs(x: FloatArray, repeat: int) -> None:
     print("\n### Building blocks at this size\n")
     print("| operation | ms |\n|---|---:|")
     for name, fn in (
-        ("rules._run_length(flag) (int64 arange, where, maximum.accumulate)", lambda: R._run_length(flag)),
-        ("proposed runs_at_least(flag, 15) (4 shifted boolean ANDs)", lambda: runs_at_least(flag, 15)),
+        (
+            "rules._run_length(flag) (int64 arange, where, max.accumulate)",
+            lambda: R._run_length(flag),
+        ),
+        ("proposed runs_at_least(flag, 15) (4 shifted bool ANDs)", lambda: runs_at_least(flag, 15)),
         ("rules._window_count(flag, 5) (int64 cumsum + gather)", lambda: R._window_count(flag, 5)),
         ("proposed window_count(flag, 5) (4 shifted int8 adds)", lambda: window_count(flag, 5)),
         ("np.abs(x) <= 1 (one float64 comparison)", lambda: np.abs(x) <= 1.0),
-    ):  # fmt: skip
+    ):
         print(f"| {name} | {best_ms(fn, repeat):.2f} |")
 
 
@@ -271,12 +283,12 @@ def fast_imr(x: FloatArray) -> dict[str, Any]:
     sig = float(np.mean(mr[1:]) / K.d2(2))
     z = (x - cen) / sig
     beyond = (x > cen + 3.0 * sig) | (x < cen - 3.0 * sig)
-    mr_ucl = (K.d2(2) + 3.0 * K.d3(2)) * sig
+    mr_hits = np.flatnonzero(mr > (K.d2(2) + 3.0 * K.d3(2)) * sig)
     return {
         "center": cen,
         "sigma": sig,
         "i": fast_rules(z, x, beyond, zones=True),
-        "mr": R.Violations(np.flatnonzero(mr > mr_ucl), np.ones(int(np.sum(mr > mr_ucl)), np.int64)),
+        "mr": R.Violations(mr_hits, np.ones(mr_hits.size, dtype=np.int64)),
     }
 
 

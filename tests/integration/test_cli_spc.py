@@ -78,11 +78,17 @@ def test_human_output_and_report(piston_csv: Path, tmp_path: Path) -> None:
         ("xbar_s", ["--subgroup", "sample"], {"xbar", "s"}),
         ("imr", [], {"i", "mr"}),
         ("ewma", ["--subgroup", "sample", "--lambda", "0.2", "--L", "3"], {"ewma"}),
-        ("cusum", ["--subgroup", "sample", "--k", "0.5", "--h", "4"], {"cusum_upper", "cusum_lower"}),
+        (
+            "cusum",
+            ["--subgroup", "sample", "--k", "0.5", "--h", "4"],
+            {"cusum_upper", "cusum_lower"},
+        ),
     ],
 )
 def test_variable_charts(piston_csv: Path, chart: str, extra: list[str], panels: set[str]) -> None:
-    r = run(piston_csv, "--chart", chart, "--value", "diameter", *extra, "--phase1-rows", "25", "--json")
+    r = run(
+        piston_csv, "--chart", chart, "--value", "diameter", *extra, "--phase1-rows", "25", "--json"
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out["panels"]) == panels
@@ -98,7 +104,9 @@ def test_attribute_charts_and_phase2(tmp_path: Path) -> None:
     if not src.exists():
         pytest.skip("shared reference data not present")
     for chart in ("p", "np"):
-        r = run(src, "--chart", chart, "--value", "D", "--size", "size", "--phase1-rows", "30", "--json")
+        r = run(
+            src, "--chart", chart, "--value", "D", "--size", "size", "--phase1-rows", "30", "--json"
+        )
         assert r.returncode == 0, r.stderr
         out = json.loads(r.stdout)
         assert out["center"] == pytest.approx(0.23133333333333334, rel=1e-12)
@@ -141,9 +149,22 @@ def test_excel_gbk_semicolon_and_parquet(piston_csv: Path, tmp_path: Path) -> No
     xlsx = tmp_path / "数据.xlsx"
     wb.save(xlsx)
     expected = stats.xbar_r(x, s).to_dict()
-    r = run(xlsx, "--sheet", "测量数据", "--chart", "xbar_r", "--value", "diameter", "--subgroup", "样本", "--json")
+    r = run(
+        xlsx,
+        "--sheet",
+        "测量数据",
+        "--chart",
+        "xbar_r",
+        "--value",
+        "diameter",
+        "--subgroup",
+        "样本",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["panels"]["xbar"]["ucl"] == pytest.approx(expected["panels"]["xbar"]["ucl"], rel=1e-12)
+    assert json.loads(r.stdout)["panels"]["xbar"]["ucl"] == pytest.approx(
+        expected["panels"]["xbar"]["ucl"], rel=1e-12
+    )
     gbk = tmp_path / "gbk.csv"
     lines = ["样本;直径"] + [f"{a};{b}" for a, b in zip(s.tolist(), x.tolist(), strict=True)]
     gbk.write_bytes("\r\n".join(lines).encode("gb18030"))
@@ -171,21 +192,56 @@ def write(tmp_path: Path, text: str, name: str = "d.csv") -> Path:
     [
         ("", ["--chart", "imr", "--value", "x"], 4, "empty"),
         ("x\n", ["--chart", "imr", "--value", "x"], 4, "no data rows"),
-        ('x\n1\n"12,5x"\n3\n', ["--chart", "imr", "--value", "x"], 4, 'Row 3, column "x": "12,5x" is not a number'),
-        ("x\n1\n\n3\n", ["--chart", "imr", "--value", "x"], 4, 'Row 3, column "x": the cell is empty'),
-        ("x\n1\nnan\n3\n4\n", ["--chart", "imr", "--value", "x"], 4, 'Row 3, column "x": "nan" is not a finite number'),
+        (
+            'x\n1\n"12,5x"\n3\n',
+            ["--chart", "imr", "--value", "x"],
+            4,
+            'Row 3, column "x": "12,5x" is not a number',
+        ),
+        (
+            "x\n1\n\n3\n",
+            ["--chart", "imr", "--value", "x"],
+            4,
+            'Row 3, column "x": the cell is empty',
+        ),
+        (
+            "x\n1\nnan\n3\n4\n",
+            ["--chart", "imr", "--value", "x"],
+            4,
+            'Row 3, column "x": "nan" is not a finite number',
+        ),
         ("x\n1\ninf\n3\n4\n", ["--chart", "imr", "--value", "x"], 4, "Row 3"),
         ("x\n5\n5\n5\n5\n", ["--chart", "imr", "--value", "x"], 4, "sigma is 0"),
         ("x\n1\n2\n", ["--chart", "imr", "--value", "y"], 4, "there is no value column 'y'"),
-        ("s,x\n1,1\n1,2\n2,3\n", ["--chart", "xbar_r", "--value", "x", "--subgroup", "s"], 4, "Use imr()"),
+        (
+            "s,x\n1,1\n1,2\n2,3\n",
+            ["--chart", "xbar_r", "--value", "x", "--subgroup", "s"],
+            4,
+            "Use imr()",
+        ),
         ("d,n\n1,10\n12,10\n3,10\n", ["--chart", "p", "--value", "d", "--size", "n"], 4, "Row 3"),
-        ("d,n\n1,10\n2,0\n3,10\n", ["--chart", "p", "--value", "d", "--size", "n"], 4, "sample sizes > 0"),
+        (
+            "d,n\n1,10\n2,0\n3,10\n",
+            ["--chart", "p", "--value", "d", "--size", "n"],
+            4,
+            "sample sizes > 0",
+        ),
         ("d,n\n1,10\n2,-5\n3,10\n", ["--chart", "p", "--value", "d", "--size", "n"], 4, "Row 3"),
         ("d,n\n1,10\n2,10\n", ["--chart", "p", "--value", "d"], 2, "needs --size"),
-        ("x\n1\n2\n3\n", ["--chart", "imr", "--value", "x", "--lambda", "0.2"], 2, "--lambda applies"),
+        (
+            "x\n1\n2\n3\n",
+            ["--chart", "imr", "--value", "x", "--lambda", "0.2"],
+            2,
+            "--lambda applies",
+        ),
         ("x\n1\n2\n3\n", ["--chart", "imr", "--value", "x", "--rules", "nelson"], 2, ""),
         ("x\n1\n2\n3\n", ["--chart", "imr", "--value", "x", "--phase1-rows", "9"], 2, "phase1"),
-        ("x\n1\n2\n3\n", ["--chart", "imr", "--value", "x", "--tests", "1,x"], 2, "comma-separated"),
+        (
+            "x\n1\n2\n3\n",
+            ["--chart", "imr", "--value", "x", "--tests", "1,x"],
+            2,
+            "comma-separated",
+        ),
         ("x\n1\n2\n3\n", ["--chart", "ewma", "--value", "x", "--lambda", "1.5"], 2, "(0, 1]"),
         ("a,b\n1,2,3\n", ["--chart", "imr", "--value", "a"], 4, "well-formed"),
     ],
@@ -205,7 +261,11 @@ def test_every_bad_row_is_reported_and_json_lists_them(tmp_path: Path) -> None:
     assert r.returncode == 4
     body = json.loads(r.stdout)
     problems = body["error"]["problems"]
-    assert [(p["row"], p["code"]) for p in problems] == [(3, "not_a_number"), (5, "blank"), (7, "not_a_number")]
+    assert [(p["row"], p["code"]) for p in problems] == [
+        (3, "not_a_number"),
+        (5, "blank"),
+        (7, "not_a_number"),
+    ]
     assert all(p["column"] == "x" for p in problems)
     assert "Row 3" in r.stderr and "Row 5" in r.stderr and "Row 7" in r.stderr
 

@@ -28,8 +28,18 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.", envvar="ZHUOYUE_DEBUG")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks of unexpected errors.", envvar="ZHUOYUE_DEBUG"
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """卓越 zhuoyue: control charts, capability and the five-level self-assessment."""
     State.debug = debug
@@ -40,8 +50,12 @@ app.command(name="spc")(spc)
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the sample data and the report.")] = Path("out/demo"),
-    lang: Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")] = "zh",
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the sample data and the report.")
+    ] = Path("out/demo"),
+    lang: Annotated[
+        str, typer.Option("--lang", help="Report language: zh (default) or en.")
+    ] = "zh",
 ) -> None:
     """Generate the bundled sample plant data, chart it and write an HTML report."""
     _demo(out=out, lang=lang)

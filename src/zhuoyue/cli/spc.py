@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from zhuoyue.services.spc import SpcOutcome, SpcRequest, analyse_file
 from zhuoyue.stats.results import ChartResult, Panel
 
 
-class Chart(str, Enum):
+class Chart(StrEnum):
     xbar_r = "xbar_r"
     xbar_s = "xbar_s"
     imr = "imr"
@@ -27,7 +27,7 @@ class Chart(str, Enum):
     cusum = "cusum"
 
 
-class Rules(str, Enum):
+class Rules(StrEnum):
     gb4091 = "gb4091"
     we = "we"
     none = "none"
@@ -39,39 +39,131 @@ def _int_list(text: str | None, flag: str) -> tuple[int, ...] | None:
     try:
         items = tuple(int(t) for t in text.replace(" ", "").split(",") if t)
     except ValueError:
-        raise ParameterError(f"{flag} takes comma-separated whole numbers, e.g. 1,2,5. Got {text!r}.") from None
+        raise ParameterError(
+            f"{flag} takes comma-separated whole numbers, e.g. 1,2,5. Got {text!r}."
+        ) from None
     return items
 
 
 def spc(
-    file: Annotated[Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")
+    ],
     chart: Annotated[Chart, typer.Option("--chart", help="Chart type.", case_sensitive=False)],
-    value: Annotated[str, typer.Option("--value", help="Column of measurements (or defectives / counts).")],
-    subgroup: Annotated[str | None, typer.Option("--subgroup", help="Column with the subgroup of each row.")] = None,
-    subgroup_size: Annotated[int | None, typer.Option("--subgroup-size", help="Fixed subgroup size: consecutive rows form subgroups.")] = None,
-    size: Annotated[str | None, typer.Option("--size", help="Sample-size column of p, np and u charts.")] = None,
-    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")] = None,
-    center: Annotated[float | None, typer.Option("--center", help="Known/frozen centre (p̄ for p and np charts): phase II.")] = None,
-    sigma: Annotated[float | None, typer.Option("--sigma", help="Known/frozen process sigma: phase II.")] = None,
-    phase1_rows: Annotated[int | None, typer.Option("--phase1-rows", help="The first N subgroups (or points) estimate the limits; the rest is monitored.")] = None,
-    exclude: Annotated[str | None, typer.Option("--exclude", help="0-based subgroups/points left out of the estimate, e.g. 5,19.")] = None,
-    iterate: Annotated[bool, typer.Option("--iterate", help="Drop phase I points beyond the limits and re-estimate until none is left.")] = False,
-    sigma_method: Annotated[str | None, typer.Option("--sigma-method", help="rbar, rbar_unweighted, sbar, sbar_unweighted, pooled (subgroups); mr, mr_median, sd (individuals).")] = None,
-    constants: Annotated[str, typer.Option("--constants", help="exact (default) or table (3-decimal d2 as in qcc / textbooks).")] = "exact",
-    rules: Annotated[Rules, typer.Option("--rules", help="Run rules: gb4091 (8 tests, GB/T 4091 / ISO 7870-2), we (Western Electric 1-4), none.", case_sensitive=False)] = Rules.gb4091,
-    tests: Annotated[str | None, typer.Option("--tests", help="Only these tests of the set, e.g. 1,2,5.")] = None,
-    test8: Annotated[str, typer.Option("--test8", help="Test 8 wording: both (GB/T 4091, default) or either (Minitab).")] = "both",
-    lam: Annotated[float | None, typer.Option("--lambda", help="EWMA weight λ in (0, 1] (default 0.2).")] = None,
-    ell: Annotated[float | None, typer.Option("--L", help="EWMA limit width in sigmas (default 3).")] = None,
-    limits: Annotated[str | None, typer.Option("--limits", help="EWMA limits: exact (time-varying, default) or asymptotic.")] = None,
-    k: Annotated[float | None, typer.Option("--k", help="CUSUM reference value in sigmas (default 0.5).")] = None,
-    h: Annotated[float | None, typer.Option("--h", help="CUSUM decision interval in sigmas (default 5).")] = None,
-    units: Annotated[str | None, typer.Option("--units", help="CUSUM units: data (default) or standardized.")] = None,
-    headstart: Annotated[float | None, typer.Option("--headstart", help="CUSUM fast initial response, fraction of h (e.g. 0.5).")] = None,
-    skip_blank: Annotated[bool, typer.Option("--skip-blank", help="Skip rows whose value cell is empty instead of failing.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Write an HTML report with the charts to this file.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")] = "zh",
+    value: Annotated[
+        str, typer.Option("--value", help="Column of measurements (or defectives / counts).")
+    ],
+    subgroup: Annotated[
+        str | None, typer.Option("--subgroup", help="Column with the subgroup of each row.")
+    ] = None,
+    subgroup_size: Annotated[
+        int | None,
+        typer.Option(
+            "--subgroup-size", help="Fixed subgroup size: consecutive rows form subgroups."
+        ),
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option("--size", help="Sample-size column of p, np and u charts.")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")
+    ] = None,
+    center: Annotated[
+        float | None,
+        typer.Option("--center", help="Known/frozen centre (p̄ for p and np charts): phase II."),
+    ] = None,
+    sigma: Annotated[
+        float | None, typer.Option("--sigma", help="Known/frozen process sigma: phase II.")
+    ] = None,
+    phase1_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--phase1-rows",
+            help="The first N subgroups (or points) estimate the limits; the rest is monitored.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude", help="0-based subgroups/points left out of the estimate, e.g. 5,19."
+        ),
+    ] = None,
+    iterate: Annotated[
+        bool,
+        typer.Option(
+            "--iterate",
+            help="Drop phase I points beyond the limits and re-estimate until none is left.",
+        ),
+    ] = False,
+    sigma_method: Annotated[
+        str | None,
+        typer.Option(
+            "--sigma-method",
+            help="rbar, rbar_unweighted, sbar, sbar_unweighted, pooled (subgroups); mr, mr_median, sd (individuals).",
+        ),
+    ] = None,
+    constants: Annotated[
+        str,
+        typer.Option(
+            "--constants", help="exact (default) or table (3-decimal d2 as in qcc / textbooks)."
+        ),
+    ] = "exact",
+    rules: Annotated[
+        Rules,
+        typer.Option(
+            "--rules",
+            help="Run rules: gb4091 (8 tests, GB/T 4091 / ISO 7870-2), we (Western Electric 1-4), none.",
+            case_sensitive=False,
+        ),
+    ] = Rules.gb4091,
+    tests: Annotated[
+        str | None, typer.Option("--tests", help="Only these tests of the set, e.g. 1,2,5.")
+    ] = None,
+    test8: Annotated[
+        str,
+        typer.Option(
+            "--test8", help="Test 8 wording: both (GB/T 4091, default) or either (Minitab)."
+        ),
+    ] = "both",
+    lam: Annotated[
+        float | None, typer.Option("--lambda", help="EWMA weight λ in (0, 1] (default 0.2).")
+    ] = None,
+    ell: Annotated[
+        float | None, typer.Option("--L", help="EWMA limit width in sigmas (default 3).")
+    ] = None,
+    limits: Annotated[
+        str | None,
+        typer.Option("--limits", help="EWMA limits: exact (time-varying, default) or asymptotic."),
+    ] = None,
+    k: Annotated[
+        float | None, typer.Option("--k", help="CUSUM reference value in sigmas (default 0.5).")
+    ] = None,
+    h: Annotated[
+        float | None, typer.Option("--h", help="CUSUM decision interval in sigmas (default 5).")
+    ] = None,
+    units: Annotated[
+        str | None, typer.Option("--units", help="CUSUM units: data (default) or standardized.")
+    ] = None,
+    headstart: Annotated[
+        float | None,
+        typer.Option("--headstart", help="CUSUM fast initial response, fraction of h (e.g. 0.5)."),
+    ] = None,
+    skip_blank: Annotated[
+        bool,
+        typer.Option(
+            "--skip-blank", help="Skip rows whose value cell is empty instead of failing."
+        ),
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write an HTML report with the charts to this file."),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Report language: zh (default) or en.")
+    ] = "zh",
     title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
 ) -> None:
     """Control chart with run rules of one column of a file (CSV, Excel, Parquet).
@@ -156,7 +248,9 @@ def _spc(
             result=outcome.result,
             source=f"{file.name}, column {value!r}" + (f", sheet {sheet!r}" if sheet else ""),
         )
-        html = render_chart_report([section], title=title or f"{file.name} — {chart.value}", lang=lang)
+        html = render_chart_report(
+            [section], title=title or f"{file.name} — {chart.value}", lang=lang
+        )
         write_report(html, out)
         err_console.print(f"report written to {out}", markup=False)
     if json_out:

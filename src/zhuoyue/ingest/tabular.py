@@ -27,7 +27,9 @@ __all__ = ["Table", "read_table"]
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-_BRACKETS = re.compile(r"^\s*(?P<outer>[^(\[（【]*?)\s*[(\[（【]\s*(?P<inner>[^)\]）】]*?)\s*[)\]）】]\s*$")
+_BRACKETS = re.compile(
+    r"^\s*(?P<outer>[^(\[（【]*?)\s*[(\[（【]\s*(?P<inner>[^)\]）】]*?)\s*[)\]）】]\s*$"
+)
 _MAX_SHOWN = 3
 
 
@@ -105,7 +107,9 @@ class Table:
         bad_number = np.isnan(arr) & ~blank
         if text is not None:
             # "nan" parses as NaN: treat it like other non-finite values below
-            nan_text = text.str.to_lowercase().is_in(["nan", "+nan", "-nan"]).fill_null(False).to_numpy()
+            nan_text = (
+                text.str.to_lowercase().is_in(["nan", "+nan", "-nan"]).fill_null(False).to_numpy()
+            )
             bad_number &= ~nan_text
         non_finite = ~np.isfinite(arr) & ~blank & ~bad_number
         problems: list[Problem] = []
@@ -180,7 +184,9 @@ def _decode(data: bytes, source: str) -> str:
 def _read_csv(path: Path) -> pl.DataFrame:
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
-        raise DataError(f"{path.name}: the file is empty. Export the data with a header row.", code="empty")
+        raise DataError(
+            f"{path.name}: the file is empty. Export the data with a header row.", code="empty"
+        )
     first = text.split("\n", 1)[0]
     try:
         sep = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
@@ -222,7 +228,9 @@ def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
     try:
         frame = reader.load_sheet(target, dtypes="string").to_polars()
     except Exception as exc:
-        raise DataError(f"{path.name}: cannot read sheet {target!r} ({exc}).", code="malformed") from None
+        raise DataError(
+            f"{path.name}: cannot read sheet {target!r} ({exc}).", code="malformed"
+        ) from None
     if not isinstance(frame, pl.DataFrame):  # pragma: no cover - defensive
         frame = pl.DataFrame(frame)
     return frame
@@ -259,7 +267,9 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
     except PermissionError:
         raise InputFileError(f"{p}: permission denied.") from None
     except pl.exceptions.PolarsError as exc:
-        raise InputFileError(f"{p.name}: cannot read the file ({str(exc).splitlines()[0]}).") from None
+        raise InputFileError(
+            f"{p.name}: cannot read the file ({str(exc).splitlines()[0]})."
+        ) from None
     if sheet is not None and suffix not in EXCEL_SUFFIXES:
         raise InputFileError(f"{p.name}: --sheet applies to Excel workbooks only.")
     if frame.width == 0 or frame.height == 0:

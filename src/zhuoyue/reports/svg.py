@@ -355,6 +355,7 @@ def _violation_markers(
         lines[m].append(f"{words}：检验 {nums}" if lang == "zh" else f"{words}: tests {nums}")
     xs = _c(px[anchor]).tolist()
     ys = _c(py[anchor]).tolist()
+    radius = "4" if full else "2.5"
     out = [f'<g class="violations" fill="{_RED}" stroke="{_RED}" stroke-width="1">']
     for m in range(cells.size):
         text = lines[m]
@@ -372,7 +373,7 @@ def _violation_markers(
                 text = [*text, " / ".join(ordered(f"检验 {t}：{zh}", f"Test {t}: {en}", lang))]
         hollow = ' fill="#ffffff"' if int(points[anchor[m]]) in excluded else ""
         out.append(
-            f'<circle cx="{xs[m]}" cy="{ys[m]}" r="4"{hollow}><title>'
+            f'<circle cx="{xs[m]}" cy="{ys[m]}" r="{radius}"{hollow}><title>'
             f"{_e(chr(10).join(text))}</title></circle>"
         )
     out.append("</g>")

@@ -22,7 +22,13 @@ _ATTRIBUTE = {"p", "np", "c", "u"}
 _SIZED = {"p", "np", "u"}
 _TIME_WEIGHTED = {"ewma", "cusum"}
 # stats error codes whose index is the position of a row (not of a subgroup)
-_ROW_CODES = {"not_finite", "negative", "not_integer", "size_not_positive", "defectives_exceed_size"}
+_ROW_CODES = {
+    "not_finite",
+    "negative",
+    "not_integer",
+    "size_not_positive",
+    "defectives_exceed_size",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +76,9 @@ def _check_options(req: SpcRequest) -> None:
 
     def only(flag: str, value: Any, charts: set[str]) -> None:
         if value is not None and value is not False and c not in charts:
-            raise ParameterError(f"{flag} applies to --chart {'/'.join(sorted(charts))} only, not {c}.")
+            raise ParameterError(
+                f"{flag} applies to --chart {'/'.join(sorted(charts))} only, not {c}."
+            )
 
     only("--lambda", req.lam, {"ewma"})
     only("--L", req.L, {"ewma"})
@@ -142,17 +150,28 @@ def analyse_table(table: Table, req: SpcRequest) -> SpcOutcome:
         kwargs["exclude"] = list(req.exclude)
     common_rules = {"rules": req.rules}
     try:
-        result = _run(req, x, None if labels is None else labels[idx], None if sizes is None else sizes[idx], kwargs, common_rules)
+        result = _run(
+            req,
+            x,
+            None if labels is None else labels[idx],
+            None if sizes is None else sizes[idx],
+            kwargs,
+            common_rules,
+        )
     except DataError as exc:
         if exc.index is not None and exc.code in _ROW_CODES and 0 <= exc.index < rows.size:
-            raise DataError(f"Row {int(rows[exc.index])}: {exc}", index=exc.index, code=exc.code) from None
+            raise DataError(
+                f"Row {int(rows[exc.index])}: {exc}", index=exc.index, code=exc.code
+            ) from None
         if exc.code == "subgroup_too_small" and exc.index is not None:
             raise DataError(f"{table.source}: {exc}", index=exc.index, code=exc.code) from None
         raise
     notes = []
     if skipped:
         notes.append(f"skipped {len(skipped)} row(s) with a blank {value_col!r}")
-    return SpcOutcome(result=result, table=table, rows=rows, skipped_rows=skipped, notes=tuple(notes))
+    return SpcOutcome(
+        result=result, table=table, rows=rows, skipped_rows=skipped, notes=tuple(notes)
+    )
 
 
 def _run(
@@ -193,8 +212,13 @@ def _run(
         return stats.xbar_r(x, subgroups, iterate=req.iterate, **kwargs, **rule_kw)
     if c == "xbar_s":
         return stats.xbar_s(x, subgroups, iterate=req.iterate, **kwargs, **rule_kw)
+    extra: dict[str, Any]
     if c == "ewma":
-        extra = {k: v for k, v in (("lam", req.lam), ("L", req.L), ("limits", req.limits)) if v is not None}
+        extra = {
+            k: v
+            for k, v in (("lam", req.lam), ("L", req.L), ("limits", req.limits))
+            if v is not None
+        }
         return stats.ewma(x, subgroups, **extra, **kwargs, **rule_kw)
     extra = {
         k: v

@@ -86,7 +86,8 @@ class Groups:
         if self.equal is not None:
             return np.asarray(np.ptp(self.values.reshape(self.k, self.equal), axis=1))
         return np.asarray(
-            np.maximum.reduceat(self.values, self.starts) - np.minimum.reduceat(self.values, self.starts)
+            np.maximum.reduceat(self.values, self.starts)
+            - np.minimum.reduceat(self.values, self.starts)
         )
 
     def sds(self, means: FloatArray | None = None) -> FloatArray:
@@ -222,11 +223,15 @@ def check_positive_scalar(value: Any, name: str, func: str, *, allow_zero: bool 
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"The {name!r} parameter of {func} must be a number. Got {value!r}.") from None
+        raise ParameterError(
+            f"The {name!r} parameter of {func} must be a number. Got {value!r}."
+        ) from None
     ok = np.isfinite(v) and (v >= 0 if allow_zero else v > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
-        raise ParameterError(f"The {name!r} parameter of {func} must be a finite number {bound}. Got {value!r}.")
+        raise ParameterError(
+            f"The {name!r} parameter of {func} must be a finite number {bound}. Got {value!r}."
+        )
     return v
 
 
@@ -234,7 +239,9 @@ def check_finite_scalar(value: Any, name: str, func: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"The {name!r} parameter of {func} must be a number. Got {value!r}.") from None
+        raise ParameterError(
+            f"The {name!r} parameter of {func} must be a number. Got {value!r}."
+        ) from None
     if not np.isfinite(v):
         raise ParameterError(f"The {name!r} parameter of {func} must be finite. Got {value!r}.")
     return v

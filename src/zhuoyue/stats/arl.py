@@ -94,9 +94,13 @@ def arl_cusum(
     465.4
     """
     if sided not in ("two", "upper", "lower"):
-        raise ParameterError(f"The 'sided' parameter must be 'two', 'upper' or 'lower'. Got {sided!r}.")
+        raise ParameterError(
+            f"The 'sided' parameter must be 'two', 'upper' or 'lower'. Got {sided!r}."
+        )
     if not (k >= 0 and h > 0 and 0 <= headstart < 1):
-        raise ParameterError(f"arl_cusum needs k >= 0, h > 0 and 0 <= headstart < 1. Got k={k}, h={h}, headstart={headstart}.")
+        raise ParameterError(
+            f"arl_cusum needs k >= 0, h > 0 and 0 <= headstart < 1. Got k={k}, h={h}, headstart={headstart}."
+        )
     mu = _shifts(shift)
     start = headstart * h
     up = np.vectorize(lambda m: _cusum_upper(float(m), k, h, nodes, start), otypes=[float])
@@ -107,14 +111,18 @@ def arl_cusum(
     return np.asarray(1.0 / (1.0 / up(mu) + 1.0 / up(-mu)))
 
 
-def _ewma_fixed_solution(mu: float, lam: float, c: float, r: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _ewma_fixed_solution(
+    mu: float, lam: float, c: float, r: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     y, w = _nodes(-c, c, r)
     kern = w[None, :] / lam * _phi((y[None, :] - (1.0 - lam) * y[:, None]) / lam - mu)
-    sol = np.linalg.solve(np.eye(r) - kern, np.ones(r))
+    sol = np.asarray(np.linalg.solve(np.eye(r) - kern, np.ones(r)), dtype=np.float64)
     return y, w, sol
 
 
-def _ewma_l_at(z: FloatArray, mu: float, lam: float, y: FloatArray, w: FloatArray, sol: FloatArray) -> FloatArray:
+def _ewma_l_at(
+    z: FloatArray, mu: float, lam: float, y: FloatArray, w: FloatArray, sol: FloatArray
+) -> FloatArray:
     kern = w[None, :] / lam * _phi((y[None, :] - (1.0 - lam) * z[:, None]) / lam - mu)
     return np.asarray(1.0 + kern @ sol)
 

@@ -98,7 +98,12 @@ _FEW_SUBGROUPS = 20
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _rules(rules: str | RuleSet, tests: Iterable[int] | None, rule_k: Mapping[int, float] | None, test8: str) -> RuleSet:
+def _rules(
+    rules: str | RuleSet,
+    tests: Iterable[int] | None,
+    rule_k: Mapping[int, float] | None,
+    test8: str,
+) -> RuleSet:
     return resolve_rules(rules, tests=tests, k=rule_k, test8=test8)
 
 
@@ -209,7 +214,9 @@ def _panel(
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (statistic - c) / s
         beyond = (statistic > ucl) | (statistic < lcl)
-    violations = evaluate(z, rules, statistic=statistic, beyond_limits=beyond, zones=zones, only=only)
+    violations = evaluate(
+        z, rules, statistic=statistic, beyond_limits=beyond, zones=zones, only=only
+    )
     return Panel(
         name=name,
         statistic=statistic,
@@ -326,7 +333,9 @@ def _xbar(
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "subgroups")
-    given_excluded = tuple(int(i) for i in np.flatnonzero(~mask & phase1_mask(k, phase1, None, func)))
+    given_excluded = tuple(
+        int(i) for i in np.flatnonzero(~mask & phase1_mask(k, phase1, None, func))
+    )
     warnings: list[str] = []
     if groups.equal is None and isinstance(subgroups, (int, np.integer)):
         warnings.append(
@@ -339,13 +348,15 @@ def _xbar(
     c4n = K.c4(sizes) if dispersion == "s" else None
     found: list[int] = []
     for _ in range(_MAX_ITER + 1):
-        if g_center is None:
-            cen = float(np.sum(sizes[mask] * means[mask]) / np.sum(sizes[mask]))
-        else:
-            cen = g_center
+        cen = float(np.sum(sizes[mask] * means[mask]) / np.sum(sizes[mask])) if g_center is None else g_center
         if g_sigma is None:
             sig = _sigma_from_subgroups(
-                method, sizes, ranges if ranges is not None else np.empty(0), sds if sds is not None else np.empty(0), mask, constants
+                method,
+                sizes,
+                ranges if ranges is not None else np.empty(0),
+                sds if sds is not None else np.empty(0),
+                mask,
+                constants,
             )
             _require_spread(sig, func, "every phase I subgroup has zero spread")
             sig_label = _LABELS[method]
@@ -356,7 +367,9 @@ def _xbar(
         if dispersion == "r":
             assert d2n is not None and d3n is not None
             if dispersion_center == "mean" and estimating:
-                dcen: float | FloatArray = float(np.sum(sizes[mask] * disp[mask]) / np.sum(sizes[mask]))
+                dcen: float | FloatArray = float(
+                    np.sum(sizes[mask] * disp[mask]) / np.sum(sizes[mask])
+                )
             else:
                 dcen = d2n * sig
             d_panel = _panel("r", disp, dcen, d3n * sig, ruleset, floor=0.0, zones=False)
@@ -366,7 +379,9 @@ def _xbar(
                 dcen = float(np.sum(sizes[mask] * disp[mask]) / np.sum(sizes[mask]))
             else:
                 dcen = c4n * sig
-            d_panel = _panel("s", disp, dcen, sig * np.sqrt(1.0 - c4n * c4n), ruleset, floor=0.0, zones=False)
+            d_panel = _panel(
+                "s", disp, dcen, sig * np.sqrt(1.0 - c4n * c4n), ruleset, floor=0.0, zones=False
+            )
         if not iterate or not estimating:
             break
         out = mask & (_limits_beyond(xbar_panel) | _limits_beyond(d_panel))
@@ -513,7 +528,9 @@ def xbar_s(
 # --------------------------------------------------------------------------- I-MR
 
 
-def _sigma_individuals(method: str, x: FloatArray, mr: FloatArray, mask: BoolArray, constants: str) -> float:
+def _sigma_individuals(
+    method: str, x: FloatArray, mr: FloatArray, mask: BoolArray, constants: str
+) -> float:
     if method == "sd":
         v = x[mask]
         return float(np.std(v, ddof=1) / K.c4(v.size))
@@ -572,7 +589,9 @@ def imr(
     mr = np.full(n, np.nan)
     mr[1:] = np.abs(np.diff(x))
     mask = phase1_mask(n, phase1, exclude, func, "points")
-    given_excluded = tuple(int(i) for i in np.flatnonzero(~mask & phase1_mask(n, phase1, None, func, "points")))
+    given_excluded = tuple(
+        int(i) for i in np.flatnonzero(~mask & phase1_mask(n, phase1, None, func, "points"))
+    )
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "points")
@@ -593,7 +612,9 @@ def imr(
             sig = g_sigma
             sig_label = "given"
         i_panel = _panel("i", x, cen, sig, ruleset)
-        mr_panel = _panel("mr", mr, d2_2 * sig, d3_2 * sig, ruleset, floor=0.0, zones=False, only=(1,))
+        mr_panel = _panel(
+            "mr", mr, d2_2 * sig, d3_2 * sig, ruleset, floor=0.0, zones=False, only=(1,)
+        )
         if not iterate or not estimating:
             break
         out = mask & _limits_beyond(i_panel)
@@ -659,7 +680,9 @@ def _sizes(sizes: Any, n: int, func: str, *, integer: bool) -> FloatArray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{func} needs sample sizes > 0; found {s[i]:g} at index {i}.", index=i, code="size_not_positive"
+            f"{func} needs sample sizes > 0; found {s[i]:g} at index {i}.",
+            index=i,
+            code="size_not_positive",
         )
     if integer:
         frac = s != np.floor(s)
@@ -720,7 +743,9 @@ def _attribute(
         if chart in ("c", "u") and g_center <= 0.0:
             raise ParameterError(f"The 'center' parameter of {func} must be > 0. Got {center!r}.")
     mask = phase1_mask(n_pts, phase1, exclude, func, "samples")
-    given_excluded = tuple(int(i) for i in np.flatnonzero(~mask & phase1_mask(n_pts, phase1, None, func, "samples")))
+    given_excluded = tuple(
+        int(i) for i in np.flatnonzero(~mask & phase1_mask(n_pts, phase1, None, func, "samples"))
+    )
     estimating = g_center is None
     if estimating:
         _require_phase1(mask, 2, func, "samples")
@@ -728,10 +753,7 @@ def _attribute(
     warnings: list[str] = []
     for _ in range(_MAX_ITER + 1):
         if g_center is None:
-            if chart == "c":
-                cbar = float(np.mean(d[mask]))
-            else:
-                cbar = float(np.sum(d[mask]) / np.sum(n[mask]))
+            cbar = float(np.mean(d[mask])) if chart == "c" else float(np.sum(d[mask]) / np.sum(n[mask]))
             if cbar <= 0.0 or (chart in ("p", "np") and cbar >= 1.0):
                 what = "no defectives" if cbar <= 0 else "every unit defective"
                 raise DataError(
@@ -743,16 +765,22 @@ def _attribute(
             cbar = g_center
         if chart == "p":
             unit_sigma = float(np.sqrt(cbar * (1.0 - cbar)))
-            panel = _panel("p", d / n, cbar, unit_sigma / np.sqrt(n), ruleset, floor=0.0, cap=1.0, zones=False)
+            panel = _panel(
+                "p", d / n, cbar, unit_sigma / np.sqrt(n), ruleset, floor=0.0, cap=1.0, zones=False
+            )
         elif chart == "np":
             unit_sigma = float(np.sqrt(cbar * (1.0 - cbar)))
-            panel = _panel("np", d, n * cbar, unit_sigma * np.sqrt(n), ruleset, floor=0.0, zones=False)
+            panel = _panel(
+                "np", d, n * cbar, unit_sigma * np.sqrt(n), ruleset, floor=0.0, zones=False
+            )
         elif chart == "c":
             unit_sigma = float(np.sqrt(cbar))
             panel = _panel("c", d, cbar, unit_sigma, ruleset, floor=0.0, zones=False)
         else:
             unit_sigma = float(np.sqrt(cbar))
-            panel = _panel("u", d / n, cbar, unit_sigma / np.sqrt(n), ruleset, floor=0.0, zones=False)
+            panel = _panel(
+                "u", d / n, cbar, unit_sigma / np.sqrt(n), ruleset, floor=0.0, zones=False
+            )
         if not iterate or not estimating:
             break
         out = mask & _limits_beyond(panel)
@@ -909,7 +937,17 @@ def _time_weighted_base(
     sigma_method: str | None,
     constants: str,
     nan_policy: str,
-) -> tuple[FloatArray, npt.NDArray[np.int64], float, float, str, BoolArray, tuple[int, ...], list[str], Groups | None]:
+) -> tuple[
+    FloatArray,
+    npt.NDArray[np.int64],
+    float,
+    float,
+    str,
+    BoolArray,
+    tuple[int, ...],
+    list[str],
+    Groups | None,
+]:
     """Points, sizes, centre, sigma for EWMA and CUSUM (subgroup means or individuals)."""
     check_nan_policy(nan_policy)
     _check_constants(constants)
@@ -933,18 +971,19 @@ def _time_weighted_base(
     if k == 0:
         raise DataError(f"{func} needs data; got no values.", code="empty")
     mask = phase1_mask(k, phase1, exclude, func, "points")
-    given_excluded = tuple(int(i) for i in np.flatnonzero(~mask & phase1_mask(k, phase1, None, func, "points")))
+    given_excluded = tuple(
+        int(i) for i in np.flatnonzero(~mask & phase1_mask(k, phase1, None, func, "points"))
+    )
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "points")
-    if g_center is None:
-        cen = float(np.sum(sizes[mask] * points[mask]) / np.sum(sizes[mask]))
-    else:
-        cen = g_center
+    cen = float(np.sum(sizes[mask] * points[mask]) / np.sum(sizes[mask])) if g_center is None else g_center
     if g_sigma is not None:
         sig, label = g_sigma, "given"
     elif groups is None:
-        sig = _sigma_individuals(method, points, np.r_[np.nan, np.abs(np.diff(points))], mask, constants)
+        sig = _sigma_individuals(
+            method, points, np.r_[np.nan, np.abs(np.diff(points))], mask, constants
+        )
         label = _LABELS[method]
         _require_spread(sig, func, "no two consecutive phase I points differ")
     else:
@@ -958,7 +997,9 @@ def _time_weighted_base(
                 index=i,
                 code="subgroup_too_small",
             )
-        sig = _sigma_from_subgroups(method, sizes, groups.ranges(), groups.sds(points), mask, constants)
+        sig = _sigma_from_subgroups(
+            method, sizes, groups.ranges(), groups.sds(points), mask, constants
+        )
         label = _LABELS[method]
         _require_spread(sig, func, "every phase I subgroup has zero spread")
     if not estimating:
@@ -1005,7 +1046,9 @@ def ewma(
         raise ParameterError(f"The 'lam' parameter of ewma must be in (0, 1]. Got {lam!r}.")
     l_f = check_positive_scalar(L, "L", func)
     if limits not in ("exact", "asymptotic"):
-        raise ParameterError(f"The 'limits' parameter of ewma must be 'exact' or 'asymptotic'. Got {limits!r}.")
+        raise ParameterError(
+            f"The 'limits' parameter of ewma must be 'exact' or 'asymptotic'. Got {limits!r}."
+        )
     ruleset = resolve_rules(rules)
     points, sizes, cen, sig, label, mask, excluded, warnings, groups = _time_weighted_base(
         func, values, subgroups, center, sigma, phase1, exclude, sigma_method, constants, nan_policy
@@ -1118,9 +1161,13 @@ def cusum(
     h_f = check_positive_scalar(h, "h", func)
     hs = check_positive_scalar(headstart, "headstart", func, allow_zero=True)
     if hs >= 1.0:
-        raise ParameterError(f"The 'headstart' parameter of cusum is a fraction of h in [0, 1). Got {headstart!r}.")
+        raise ParameterError(
+            f"The 'headstart' parameter of cusum is a fraction of h in [0, 1). Got {headstart!r}."
+        )
     if units not in ("data", "standardized"):
-        raise ParameterError(f"The 'units' parameter of cusum must be 'data' or 'standardized'. Got {units!r}.")
+        raise ParameterError(
+            f"The 'units' parameter of cusum must be 'data' or 'standardized'. Got {units!r}."
+        )
     ruleset = resolve_rules(rules)
     points, sizes, cen, sig, label, mask, excluded, warnings, groups = _time_weighted_base(
         func, values, subgroups, center, sigma, phase1, exclude, sigma_method, constants, nan_policy
@@ -1142,7 +1189,9 @@ def cusum(
         stat = s * scale
         hit = stat > limit
         viol = (
-            Violations(np.flatnonzero(hit).astype(np.int64), np.ones(int(hit.sum()), dtype=np.int64))
+            Violations(
+                np.flatnonzero(hit).astype(np.int64), np.ones(int(hit.sum()), dtype=np.int64)
+            )
             if 1 in ruleset.tests
             else Violations.empty()
         )

@@ -221,7 +221,8 @@ def c4(n: npt.ArrayLike) -> FloatArray:
     if nn.size and np.nanmin(nn) < 2:
         raise ParameterError(f"c4(n) needs n >= 2. Got {float(np.nanmin(nn)):g}.")
     return np.asarray(
-        np.sqrt(2.0 / (nn - 1.0)) * np.exp(special.gammaln(nn / 2.0) - special.gammaln((nn - 1.0) / 2.0)),
+        np.sqrt(2.0 / (nn - 1.0))
+        * np.exp(special.gammaln(nn / 2.0) - special.gammaln((nn - 1.0) / 2.0)),
         dtype=np.float64,
     )
 

@@ -82,10 +82,10 @@ class Panel:
         c = self.center
         s = self.sigma
         return {
-            "minus2": _collapse(np.asarray(c - 2 * s)),  # type: ignore[operator]
-            "minus1": _collapse(np.asarray(c - s)),  # type: ignore[operator]
-            "plus1": _collapse(np.asarray(c + s)),  # type: ignore[operator]
-            "plus2": _collapse(np.asarray(c + 2 * s)),  # type: ignore[operator]
+            "minus2": _collapse(np.asarray(c - 2 * s)),
+            "minus1": _collapse(np.asarray(c - s)),
+            "plus1": _collapse(np.asarray(c + s)),
+            "plus2": _collapse(np.asarray(c + 2 * s)),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -83,14 +83,20 @@ _ZONE_FREE = frozenset({"beyond", "same_side", "trend", "alternate"})
 
 _DESCRIPTIONS = {
     "beyond": ("1 point beyond {k:g}σ", "1 个点落在 {k:g}σ 控制限以外"),
-    "same_side": ("{k:g} points in a row on the same side of the centre line", "连续 {k:g} 点落在中心线同一侧"),
+    "same_side": (
+        "{k:g} points in a row on the same side of the centre line",
+        "连续 {k:g} 点落在中心线同一侧",
+    ),
     "trend": ("{k:g} points in a row steadily increasing or decreasing", "连续 {k:g} 点递增或递减"),
     "alternate": ("{k:g} points in a row alternating up and down", "连续 {k:g} 点中相邻点交替上下"),
     "k_of_k1": (
         "{k:g} of {k1:g} points in a row beyond {z:g}σ on the same side",
         "连续 {k1:g} 点中有 {k:g} 点落在中心线同一侧的 {z:g}σ 以外",
     ),
-    "within": ("{k:g} points in a row within 1σ of the centre line", "连续 {k:g} 点落在中心线两侧 1σ 以内"),
+    "within": (
+        "{k:g} points in a row within 1σ of the centre line",
+        "连续 {k:g} 点落在中心线两侧 1σ 以内",
+    ),
     "mixture": (
         "{k:g} points in a row beyond 1σ{sides}",
         "连续 {k:g} 点落在中心线两侧且无一在 1σ 以内{sides_zh}",
@@ -213,7 +219,7 @@ class Violations:
 
     def for_rule(self, rule: int) -> IntArray:
         """Indexes of the points that fire ``rule``."""
-        return self.index[self.rule == rule]
+        return np.asarray(self.index[self.rule == rule], dtype=np.int64)
 
     def to_list(self) -> list[dict[str, int]]:
         return [
@@ -230,7 +236,7 @@ def _run_length(flag: BoolArray) -> IntArray:
     """Length of the run of True ending at each position (0 where False)."""
     idx = np.arange(flag.size, dtype=np.int64)
     last_false = np.maximum.accumulate(np.where(flag, -1, idx))
-    return idx - last_false
+    return np.asarray(idx - last_false, dtype=np.int64)
 
 
 def _window_count(flag: BoolArray, width: int) -> IntArray:
@@ -243,7 +249,13 @@ def _window_count(flag: BoolArray, width: int) -> IntArray:
 
 
 def _fire(
-    kind: str, k: float, zone: float, z: FloatArray, x: FloatArray, beyond: BoolArray | None, both: bool
+    kind: str,
+    k: float,
+    zone: float,
+    z: FloatArray,
+    x: FloatArray,
+    beyond: BoolArray | None,
+    both: bool,
 ) -> BoolArray:
     n = z.size
     if kind == "beyond":
