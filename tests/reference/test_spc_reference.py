@@ -732,9 +732,7 @@ def test_ewma_pistonrings(reference):
     case = reference("ewma_pistonrings")
     b = case.expected["qcc"]
     x, s = subgroup_data(case)
-    res = stats.ewma(
-        x, s, lam=0.2, L=3, phase1=25, constants="table", sigma_method="UWAVE-R"
-    )
+    res = stats.ewma(x, s, lam=0.2, L=3, phase1=25, constants="table", sigma_method="UWAVE-R")
     p = res["ewma"]
     close(res.center, b["center"])
     close(res.sigma, b["sigma"])

@@ -90,7 +90,7 @@ def test_excel_sheets_and_types(tmp_path: Path) -> None:
     assert values[0] == 1.25
     assert [(q.row, q.code, q.value) for q in problems] == [(3, "not_a_number", "bad")]
     assert read_table(p, sheet="二").numbers("v")[0].tolist() == [3.0]
-    with pytest.raises(InputFileError, match="no sheet '三'. The sheets are: '一', '二'"):
+    with pytest.raises(InputFileError, match=r"no sheet '三'\. The sheets are: '一', '二'"):
         read_table(p, sheet="三")
 
 

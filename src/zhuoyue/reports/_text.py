@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from zhuoyue.errors import ParameterError
-from zhuoyue.stats.results import ChartResult
+from zhuoyue.stats.results import ChartResult, Panel
 
 __all__ = [
     "CHART_NAMES",
     "LANGS",
     "PANEL_NAMES",
-    "check_lang",
     "chart_name",
+    "check_lang",
     "fmt_num",
     "ordered",
+    "panel_formatter",
     "panel_name",
+    "panel_tests",
     "phase1_end",
     "sigma_method_name",
     "test_description",
@@ -41,7 +44,7 @@ CHART_NAMES: dict[str, tuple[str, str]] = {
 
 #: (Chinese, English) names of the plotted statistic of each panel
 PANEL_NAMES: dict[str, tuple[str, str]] = {
-    "xbar": ("均值 X̄", "Subgroup mean X̄"),
+    "xbar": ("均值 Xbar", "Subgroup mean Xbar"),
     "r": ("极差 R", "Range R"),
     "s": ("标准差 S", "Standard deviation S"),
     "i": ("单值 I", "Individual value I"),
@@ -56,18 +59,21 @@ PANEL_NAMES: dict[str, tuple[str, str]] = {
 }
 
 _SIGMA_METHODS: dict[str, tuple[str, str]] = {
-    "rbar/d2": ("平均极差法 R̄/d2", "average range R̄/d2"),
-    "rbar/d2 unweighted": ("平均极差法 R̄/d2（不加权）", "average range R̄/d2, unweighted"),
-    "sbar/c4": ("平均标准差法 S̄/c4", "average standard deviation S̄/c4"),
-    "sbar/c4 unweighted": ("平均标准差法 S̄/c4（不加权）", "average standard deviation S̄/c4, unweighted"),
+    "rbar/d2": ("平均极差法 Rbar/d2", "average range Rbar/d2"),
+    "rbar/d2 unweighted": ("平均极差法 Rbar/d2（不加权）", "average range Rbar/d2, unweighted"),
+    "sbar/c4": ("平均标准差法 Sbar/c4", "average standard deviation Sbar/c4"),
+    "sbar/c4 unweighted": (
+        "平均标准差法 Sbar/c4（不加权）",
+        "average standard deviation Sbar/c4, unweighted",
+    ),
     "pooled/c4": ("合并标准差法 Sp/c4", "pooled standard deviation Sp/c4"),
-    "mr/d2": ("平均移动极差法 MR̄/d2", "average moving range MR̄/d2"),
-    "median mr/0.954": ("移动极差中位数法 MR̃/0.954", "median moving range MR̃/0.954"),
+    "mr/d2": ("平均移动极差法 MRbar/d2", "average moving range MRbar/d2"),
+    "median mr/0.954": ("移动极差中位数法 median MR/0.954", "median moving range / 0.954"),
     "sd/c4": ("样本标准差法 S/c4", "sample standard deviation S/c4"),
     "given": ("给定 σ", "given sigma"),
-    "binomial": ("二项分布 √(p̄(1-p̄))", "binomial √(p̄(1-p̄))"),
-    "binomial (given center)": ("二项分布，给定 p̄", "binomial, given p̄"),
-    "poisson": ("泊松分布 √ū", "Poisson √ū"),
+    "binomial": ("二项分布 √(pbar(1-pbar))", "binomial √(pbar(1-pbar))"),
+    "binomial (given center)": ("二项分布，给定 pbar", "binomial, given pbar"),
+    "poisson": ("泊松分布 √ubar", "Poisson √ubar"),
     "poisson (given center)": ("泊松分布，给定中心", "Poisson, given centre"),
 }
 
@@ -115,7 +121,10 @@ def test_description(result: ChartResult, test: int) -> tuple[str, str]:
     "beyond the ±Lσ limit" and "beyond the decision interval H" rather than "beyond 3σ".
     """
     if test == 1 and result.chart == "cusum":
-        return ("累积和超出决策区间 H（C > H）", "cumulative sum beyond the decision interval H (C > H)")
+        return (
+            "累积和超出决策区间 H（C > H）",
+            "cumulative sum beyond the decision interval H (C > H)",
+        )
     if test == 1 and result.chart == "ewma":
         big_l = float(result.params.get("L", 3.0))
         return (
@@ -123,6 +132,24 @@ def test_description(result: ChartResult, test: int) -> tuple[str, str]:
             f"EWMA statistic beyond its ±{big_l:g}σ control limit",
         )
     return (result.rules.describe(test, lang="zh"), result.rules.describe(test, lang="en"))
+
+
+#: run-rule kinds that need no zones; like Minitab, only these run on R, S and attribute charts
+_ZONE_FREE = frozenset({"beyond", "same_side", "trend", "alternate"})
+
+
+def panel_tests(result: ChartResult, panel: str) -> tuple[int, ...]:
+    """The selected tests that the charts evaluate on ``panel`` (see :mod:`zhuoyue.stats.charts`).
+
+    All tests on the Xbar and I panels; the zone-free tests (1-4 of GB/T 4091) on R, S and
+    attribute panels; test 1 only on MR, EWMA and CUSUM panels.
+    """
+    tests = result.rules.tests
+    if panel in ("xbar", "i"):
+        return tests
+    if panel in ("r", "s", "p", "np", "c", "u"):
+        return tuple(t for t in tests if result.rules.kind(t) in _ZONE_FREE)
+    return tuple(t for t in tests if t == 1)
 
 
 def fmt_num(value: float | None) -> str:
@@ -143,6 +170,31 @@ def fmt_num(value: float | None) -> str:
     if 1e-6 <= abs(v) < 1e9:
         return np.format_float_positional(v, precision=6, unique=False, fractional=False, trim="-")
     return f"{v:.6g}"
+
+
+def panel_formatter(panel: Panel) -> Callable[[float | None], str]:
+    """A number format for one panel: fixed decimals resolving about 1 % of the statistic's σ.
+
+    Values of a panel then line up in tables (``25.00561``, ``25.00600``); without a usable
+    sigma, :func:`fmt_num`.
+    """
+    sig = panel.sigma
+    s = None
+    if sig is not None:
+        arr = np.asarray(sig, dtype=np.float64)
+        arr = arr[np.isfinite(arr) & (arr > 0)]
+        s = float(arr.min()) if arr.size else None
+    if s is None:
+        return fmt_num
+    decimals = min(max(2 - math.floor(math.log10(s)), 0), 12)
+
+    def fmt(value: float | None) -> str:
+        if value is None or not math.isfinite(float(value)):
+            return "—"
+        text = f"{float(value):.{decimals}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+
+    return fmt
 
 
 def phase1_end(result: ChartResult) -> int | None:

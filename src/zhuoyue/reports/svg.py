@@ -9,6 +9,7 @@ and the exact outline of per-point limits (at pixel resolution) are kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 import numpy as np
@@ -16,10 +17,10 @@ import numpy.typing as npt
 
 from zhuoyue.errors import ParameterError
 from zhuoyue.reports._text import (
-    check_lang,
     chart_name,
-    fmt_num,
+    check_lang,
     ordered,
+    panel_formatter,
     panel_name,
     phase1_end,
     test_description,
@@ -129,12 +130,12 @@ def _finite_range(arrays: list[FloatArray]) -> tuple[float, float] | None:
 
 
 def _nice_step(span: float, target: int) -> float:
+    """The 1, 2 or 5 × 10^k step nearest to ``span / target``."""
     raw = span / max(target, 1)
     mag = 10.0 ** math.floor(math.log10(raw))
-    for m in (1.0, 2.0, 5.0):
-        if raw <= m * mag * (1.0 + 1e-9):
-            return m * mag
-    return 10.0 * mag
+    f = raw / mag
+    m = 1.0 if f < 1.5 else 2.0 if f < 3.5 else 5.0 if f < 7.5 else 10.0
+    return m * mag
 
 
 def _y_ticks(lo: float, hi: float, target: int) -> tuple[FloatArray, int]:
@@ -230,9 +231,7 @@ def _line(values: FloatArray, fr: _Frame, buckets: int | None, agg: str, attrs: 
     return f'<path d="{d}" fill="none" {attrs}/>' if d else ""
 
 
-def _band(
-    upper: FloatArray, lower: FloatArray, fr: _Frame, buckets: int | None, color: str
-) -> str:
+def _band(upper: FloatArray, lower: FloatArray, fr: _Frame, buckets: int | None, color: str) -> str:
     if not (np.all(np.isfinite(upper)) and np.all(np.isfinite(lower))):
         return ""
     _, xu, yu = _step_vertices(upper, fr, buckets, "mean")
@@ -245,7 +244,12 @@ def _band(
 
 
 def _zone_bands(
-    p: Panel, n: int, lcl: FloatArray | None, ucl: FloatArray | None, fr: _Frame, buckets: int | None
+    p: Panel,
+    n: int,
+    lcl: FloatArray | None,
+    ucl: FloatArray | None,
+    fr: _Frame,
+    buckets: int | None,
 ) -> list[str]:
     zones = p.zones()
     if not zones or lcl is None or ucl is None:
@@ -281,7 +285,7 @@ def _circles(x: FloatArray, y: FloatArray, r: float) -> str:
 
 
 def _point_words(result: ChartResult, first: int, last: int, lang: str) -> str:
-    """"第 38 点" / "Point 38" (1-based), a range for consecutive points, with subgroup labels."""
+    """ "第 38 点" / "Point 38" (1-based), a range for consecutive points, with subgroup labels."""
     a, b = first + 1, last + 1
     label = ""
     if first == last and result.labels is not None and first < result.labels.size:
@@ -330,6 +334,7 @@ def _violation_markers(
     run_last = np.r_[run_first[1:] - 1, points.size - 1]
     n_runs = np.bincount(marker_of_point[run_first], minlength=cells.size)
     full = cells.size <= _FULL_TOOLTIPS
+    fmt = panel_formatter(p)
     lines: list[list[str]] = [[] for _ in range(cells.size)]
     tests_of: list[set[int]] = [set() for _ in range(cells.size)]
     span: list[list[int]] = [[-1, -1, 0] for _ in range(cells.size)]
@@ -350,7 +355,7 @@ def _violation_markers(
         if full and i0 == i1:
             pan = panel_name(p.name)[0 if lang == "zh" else 1]
             words += f"，{pan} = " if lang == "zh" else f", {pan} = "
-            words += fmt_num(float(p.statistic[i0]))
+            words += fmt(float(p.statistic[i0]))
         nums = ", ".join(str(t) for t in tests)
         lines[m].append(f"{words}：检验 {nums}" if lang == "zh" else f"{words}: tests {nums}")
     xs = _c(px[anchor]).tolist()
@@ -391,7 +396,9 @@ def _text(x: float, y: float, text: str, attrs: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{_e(text)}</text>'
 
 
-def _limit_labels(items: list[tuple[str, float, str]], fr: _Frame) -> list[str]:
+def _limit_labels(
+    items: list[tuple[str, float, str]], fr: _Frame, fmt: Callable[[float | None], str]
+) -> list[str]:
     """Right-margin labels (name, value, colour), pushed apart so they never overlap."""
     placed = sorted(((float(fr.y(v)), name, v, col) for name, v, col in items), key=lambda t: t[0])
     gap = 12.0
@@ -403,9 +410,7 @@ def _limit_labels(items: list[tuple[str, float, str]], fr: _Frame) -> list[str]:
         ys = [y - overflow for y in ys]
     out = []
     for y, (_, name, v, col) in zip(ys, placed, strict=True):
-        out.append(
-            _text(fr.right + 6, y + 4, f"{name} {fmt_num(v)}", f'fill="{col}" font-size="11"')
-        )
+        out.append(_text(fr.right + 6, y + 4, f"{name} {fmt(v)}", f'fill="{col}" font-size="11"'))
     return out
 
 
@@ -491,7 +496,9 @@ def panel_svg(
         [
             # on the line too, unless there are very many: a marker always sits on the
             # min-max stroke of its pixel column anyway
-            viol_points.astype(np.int64) if viol_points.size <= 2 * fr.pw else np.empty(0, np.int64),
+            viol_points.astype(np.int64)
+            if viol_points.size <= 2 * fr.pw
+            else np.empty(0, np.int64),
             np.fromiter(sorted(excluded), dtype=np.int64, count=len(excluded)),
             np.array([] if end1 is None else [end1, min(end1 + 1, n - 1)], dtype=np.int64),
         ]
@@ -506,7 +513,7 @@ def panel_svg(
         f'viewBox="0 0 {width} {height}" role="img" font-family="{FONT_STACK}" '
         f'font-size="11" class="zy-chart" data-panel="{_e(p.name)}">',
         f"<title>{_e(title_pri)} ({_e(title_sec)})</title>",
-        f'<desc>{_e(f"{n} points, {len(viol_points)} flagged; drawn {idx.size}")}</desc>',
+        f"<desc>{_e(f'{n} points, {len(viol_points)} flagged; drawn {idx.size}')}</desc>",
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
 
@@ -578,11 +585,12 @@ def panel_svg(
 
     # right-margin labels of the limits at the last point
     items: list[tuple[str, float, str]] = []
-    for name, arr, col in (("UCL", ucl, _LIMIT), ("CL", center, _CENTER), ("LCL", lcl, _LIMIT)):
+    upper = "H" if result.chart == "cusum" else "UCL"
+    for name, arr, col in ((upper, ucl, _LIMIT), ("CL", center, _CENTER), ("LCL", lcl, _LIMIT)):
         last = None if arr is None else _last_finite(arr)
         if last is not None:
             items.append((name, last, col))
-    out.extend(_limit_labels(items, fr))
+    out.extend(_limit_labels(items, fr, panel_formatter(p)))
 
     # frame, x ticks, titles, legend
     out.append(
@@ -594,11 +602,18 @@ def panel_svg(
     marks = "".join(f"M{x:.1f} {fr.bottom:.1f}v4" for x in xtx.tolist())
     out.append(f'<path d="{marks}" stroke="{_AXIS}" fill="none"/>')
     out.append(f'<g fill="{_AXIS}" text-anchor="middle">')
-    out.extend(_text(x, fr.bottom + 16, str(t)) for x, t in zip(xtx.tolist(), xt.tolist(), strict=True))
+    out.extend(
+        _text(x, fr.bottom + 16, str(t)) for x, t in zip(xtx.tolist(), xt.tolist(), strict=True)
+    )
     out.append("</g>")
     ax_pri, ax_sec = ordered(*x_axis_name(result), lang)
     out.append(
-        _text(fr.left + fr.pw / 2, float(height) - 4, f"{ax_pri} {ax_sec}", f'text-anchor="middle" fill="{_AXIS}"')
+        _text(
+            fr.left + fr.pw / 2,
+            float(height) - 4,
+            f"{ax_pri} {ax_sec}",
+            f'text-anchor="middle" fill="{_AXIS}"',
+        )
     )
     pri, sec = ordered(pan_zh, pan_en, lang)
     out.append(
