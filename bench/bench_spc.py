@@ -32,6 +32,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import select
 import shlex
 import subprocess
@@ -108,11 +109,13 @@ def call_peer(fn: Callable[..., Any], task: str, values: FloatArray) -> Any:
     return fn(values, SUBGROUP) if task == "xbar_r" else fn(values)
 
 
-def best_of(fn: Callable[[], Any], repeat: int) -> float:
-    """Best wall time of ``repeat`` calls after one warm-up call, garbage collector off."""
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Best wall time of ``repeat`` calls after one warm-up call, garbage collector off, and
+    the minor page faults per call (fresh memory pages the kernel had to map)."""
     fn()
     enabled = gc.isenabled()
     gc.disable()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     try:
         times = []
         for _ in range(repeat):
@@ -120,9 +123,10 @@ def best_of(fn: Callable[[], Any], repeat: int) -> float:
             fn()
             times.append(time.perf_counter() - t0)
     finally:
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
         if enabled:
             gc.enable()
-    return min(times)
+    return min(times), faults / repeat
 
 
 def peak_traced(fn: Callable[[], Any]) -> tuple[int, Any]:
@@ -227,6 +231,7 @@ class Row:
     mem_ratio: float | None = None
     ucl: float | None = None
     signals: int | None = None
+    page_faults: float | None = None  # zhuoyue: minor page faults per timed call
     note: str = ""
 
 
@@ -244,13 +249,13 @@ def bench_size(
     rows: list[Row] = []
     values = make_values(size)
     inputs = {"p": make_defectives(size)}
-    floor = best_of(lambda: np.sum(values), max(repeat, 20))
+    floor, _ = best_of(lambda: np.sum(values), max(repeat, 20))
     rows.append(Row(size, "floor", "numpy", "ok", floor, max(repeat, 20), 1.0))
     log(f"size {size:.0e}: numpy.sum {floor:.3g} s")
     zhuoyue: dict[str, float] = {}
     for task, fn in ZHUOYUE_CALLS.items():
         data = inputs.get(task, values)
-        seconds = best_of(lambda fn=fn, data=data: fn(data), repeat)
+        seconds, faults = best_of(lambda fn=fn, data=data: fn(data), repeat)
         peak, res = peak_traced(lambda fn=fn, data=data: fn(data))
         panel = res[LOCATION_PANEL[task]]
         zhuoyue[task] = seconds
@@ -258,7 +263,7 @@ def bench_size(
             Row(
                 size, task, "zhuoyue", "ok", seconds, repeat, seconds / floor,
                 mem_ratio=peak / data.nbytes, ucl=float(np.max(panel.ucl)),
-                signals=len(panel.violations),
+                signals=len(panel.violations), page_faults=faults,
             )
         )  # fmt: skip
         log(f"size {size:.0e}: zhuoyue {task} {seconds:.3g} s, peak {peak / data.nbytes:.2f}x")
@@ -270,9 +275,8 @@ def bench_size(
         for peer in PEERS:
             if (peer, task) in timed_out:
                 at = timed_out[peer, task]
-                rows.append(
-                    Row(size, task, peer, "skipped", note=f"exceeded {timeout:g} s at {at:.0e}")
-                )
+                note = f"exceeded {timeout:g} s at {fmt_size(at)}"
+                rows.append(Row(size, task, peer, "skipped", note=note))
                 slower.append(peer)
                 continue
             log(f"size {size:.0e}: {peer} {task} ...")
@@ -425,7 +429,7 @@ def verdicts(rows: Sequence[Row], with_peers: bool) -> list[str]:
             fastest = min(full, key=lambda r: r.speedup if r.speedup is not None else np.inf)
             if fastest.speedup is not None:
                 out.append(
-                    f"  info: over the fastest peer that runs all 8 tests ({fastest.impl}): "
+                    f"info: over the fastest peer that runs all 8 tests ({fastest.impl}): "
                     f"{fmt_x(fastest.speedup, fastest.speedup_lower_bound)}x"
                 )
     return out
@@ -439,7 +443,8 @@ def report(info: dict[str, Any], command: str, rows: Sequence[Row], args: Any) -
         f"- date: {info['date']}",
         f"- command: `{command}`",
         f"- machine: {info['cpu']}, {info['cores']} cores ({info['cores_usable']} usable), "
-        f"{info['memory_gb']} GB RAM, load average at start {info['load_average']}",
+        f"{info['memory_gb']} GB RAM, load average at start {info['load_average']}, at end "
+        f"{info['load_average_end']}",
         f"- python {info['python']} ({info['platform']}), "
         + ", ".join(f"{k} {v}" for k, v in vers.items()),
         f"- data: np.random.default_rng({SEED}).standard_normal(size); p chart: "
@@ -453,7 +458,7 @@ def report(info: dict[str, Any], command: str, rows: Sequence[Row], args: Any) -
         "",
         "## Targets (at 10^6 values)",
         "",
-        *[f"- {v}" for v in verdicts(rows, args.peers)],
+        *[f"  - {v}" if v.startswith("info") else f"- {v}" for v in verdicts(rows, args.peers)],
         "",
     ]
     if args.peers:
@@ -496,6 +501,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     timed_out: dict[tuple[str, str], int] = {}
     for size in args.sizes:
         rows += bench_size(size, args.repeat, args.peers, args.peer_timeout, timed_out)
+    info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     text = report(info, command, rows, args)
     print(text)
     if args.json:

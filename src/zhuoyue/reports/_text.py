@@ -115,41 +115,13 @@ def x_axis_name(result: ChartResult) -> tuple[str, str]:
 
 
 def test_description(result: ChartResult, test: int) -> tuple[str, str]:
-    """(Chinese, English) description of a test as it applies to ``result``'s chart.
-
-    Uses :meth:`RuleSet.describe`, except for test 1 of EWMA and CUSUM charts, where the signal is
-    "beyond the ±Lσ limit" and "beyond the decision interval H" rather than "beyond 3σ".
-    """
-    if test == 1 and result.chart == "cusum":
-        return (
-            "累积和超出决策区间 H（C > H）",
-            "cumulative sum beyond the decision interval H (C > H)",
-        )
-    if test == 1 and result.chart == "ewma":
-        big_l = float(result.params.get("L", 3.0))
-        return (
-            f"EWMA 统计量落在 ±{big_l:g}σ 控制限以外",
-            f"EWMA statistic beyond its ±{big_l:g}σ control limit",
-        )
-    return (result.rules.describe(test, lang="zh"), result.rules.describe(test, lang="en"))
-
-
-#: run-rule kinds that need no zones; like Minitab, only these run on R, S and attribute charts
-_ZONE_FREE = frozenset({"beyond", "same_side", "trend", "alternate"})
+    """(Chinese, English) description of a test as it applies to ``result``'s chart."""
+    return (result.describe_test(test, lang="zh"), result.describe_test(test, lang="en"))
 
 
 def panel_tests(result: ChartResult, panel: str) -> tuple[int, ...]:
-    """The selected tests that the charts evaluate on ``panel`` (see :mod:`zhuoyue.stats.charts`).
-
-    All tests on the Xbar and I panels; the zone-free tests (1-4 of GB/T 4091) on R, S and
-    attribute panels; test 1 only on MR, EWMA and CUSUM panels.
-    """
-    tests = result.rules.tests
-    if panel in ("xbar", "i"):
-        return tests
-    if panel in ("r", "s", "p", "np", "c", "u"):
-        return tuple(t for t in tests if result.rules.kind(t) in _ZONE_FREE)
-    return tuple(t for t in tests if t == 1)
+    """The tests the chart evaluated on ``panel`` (recorded by the statistics layer)."""
+    return result.panels[panel].tests
 
 
 def fmt_num(value: float | None) -> str:
@@ -198,14 +170,5 @@ def panel_formatter(panel: Panel) -> Callable[[float | None], str]:
 
 
 def phase1_end(result: ChartResult) -> int | None:
-    """0-based index of the last phase I point (excluded points included); None without phase I.
-
-    ``result.phase1`` is False at excluded points, so a phase I that ends with excluded points
-    is recovered from ``result.excluded``.
-    """
-    mask = np.asarray(result.phase1, dtype=bool)
-    candidates = [int(i) for i in result.excluded]
-    hits = np.flatnonzero(mask)
-    if hits.size:
-        candidates.append(int(hits[-1]))
-    return max(candidates) if candidates else None
+    """0-based index of the last phase I point (excluded points included); None without phase I."""
+    return result.phase1_end - 1 if result.phase1_end > 0 else None

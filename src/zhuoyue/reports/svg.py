@@ -185,9 +185,13 @@ def _reduce(y: FloatArray, buckets: int, keep: IntArray) -> IntArray:
 
 
 def _segments(
-    values: FloatArray, buckets: int | None, agg: str
+    values: FloatArray, fr: _Frame, buckets: int | None, agg: str
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Runs of equal value (start, end exclusive, value), per point or per bucket."""
+    """Runs of equal drawn height: (start, end exclusive, pixel y), per point or per bucket.
+
+    Heights are compared at 0.1 px, so limits that converge (EWMA) or differ by rounding
+    collapse into one run.
+    """
     n = values.size
     if buckets is None:
         starts = np.arange(n, dtype=np.int64)
@@ -204,24 +208,25 @@ def _segments(
             count = np.add.reduceat(finite.astype(np.float64), starts)
             with np.errstate(invalid="ignore", divide="ignore"):
                 vals = np.where(count > 0, total / count, np.nan)
-    nan = np.isnan(vals)
-    same = (vals[1:] == vals[:-1]) | (nan[1:] & nan[:-1])
+    ypix = np.round(fr.y(vals), 1)
+    nan = np.isnan(ypix)
+    same = (ypix[1:] == ypix[:-1]) | (nan[1:] & nan[:-1])
     first = np.r_[True, ~same]
     run_start = starts[first]
     run_end = np.r_[run_start[1:], n].astype(np.int64)
-    return run_start, run_end, vals[first]
+    return run_start, run_end, ypix[first]
 
 
 def _step_vertices(
     values: FloatArray, fr: _Frame, buckets: int | None, agg: str
 ) -> tuple[StrArray, FloatArray, FloatArray]:
     """Vertices of a step line; NaN stretches become gaps (a new ``M``)."""
-    s, e, v = _segments(values, buckets, agg)
-    ok = np.isfinite(v)
-    s, e, v = s[ok], e[ok], v[ok]
+    s, e, ypix = _segments(values, fr, buckets, agg)
+    ok = np.isfinite(ypix)
+    s, e, ypix = s[ok], e[ok], ypix[ok]
     brk = np.r_[True, s[1:] != e[:-1]]
     x = np.column_stack([fr.xe(s), fr.xe(e)]).ravel()
-    y = np.repeat(fr.y(v), 2)
+    y = np.repeat(ypix, 2)
     cmd = np.column_stack([np.where(brk, "M", "L"), np.full(s.size, "L")]).ravel()
     return cmd.astype(np.str_), x, y
 
@@ -260,12 +265,11 @@ def _zone_bands(
         if arr is None:
             return []
         edge[key] = np.minimum(np.maximum(arr, lcl), ucl)
+    # nested: each band is painted over the wider one
     return [
-        _band(ucl, edge["plus2"], fr, buckets, _ZONE_A),
-        _band(edge["plus2"], edge["plus1"], fr, buckets, _ZONE_B),
+        _band(ucl, lcl, fr, buckets, _ZONE_A),
+        _band(edge["plus2"], edge["minus2"], fr, buckets, _ZONE_B),
         _band(edge["plus1"], edge["minus1"], fr, buckets, _ZONE_C),
-        _band(edge["minus1"], edge["minus2"], fr, buckets, _ZONE_B),
-        _band(edge["minus2"], lcl, fr, buckets, _ZONE_A),
     ]
 
 
@@ -487,7 +491,11 @@ def panel_svg(
         lo, hi = lo - span / 2, hi + span / 2
     pad = 0.07 * (hi - lo)
     fr = _Frame(width, height, n, lo - pad, hi + pad)
+    # the series is reduced above 2 points per pixel column; limits are drawn per pixel column
+    # above 1 point per column, the light zone bands per 6 px
     buckets = int(fr.pw) if n > 2 * int(fr.pw) else None
+    limit_buckets = int(fr.pw) if n > int(fr.pw) else None
+    band_buckets = int(fr.pw // 6) if n > int(fr.pw // 6) else None
 
     excluded = {int(i) for i in result.excluded if 0 <= int(i) < n}
     end1 = phase1_end(result)
@@ -518,7 +526,7 @@ def panel_svg(
     ]
 
     # zone bands, then grid
-    out.extend(b for b in _zone_bands(p, n, lcl, ucl, fr, buckets) if b)
+    out.extend(b for b in _zone_bands(p, n, lcl, ucl, fr, band_buckets) if b)
     ticks, decimals = _y_ticks(fr.lo, fr.hi, max(3, int(fr.ph // 45)))
     ty = fr.y(ticks)
     grid = [f"M{fr.left:.1f} {t:.1f}H{fr.right:.1f}" for t in ty.tolist()]
@@ -531,12 +539,14 @@ def panel_svg(
 
     # centre line and limits
     if center is not None:
-        out.append(_line(center, fr, buckets, "mean", f'stroke="{_CENTER}" stroke-width="1.2"'))
+        out.append(
+            _line(center, fr, limit_buckets, "mean", f'stroke="{_CENTER}" stroke-width="1.2"')
+        )
     limit_attrs = f'stroke="{_LIMIT}" stroke-width="1.2" stroke-dasharray="6 3"'
     if ucl is not None:
-        out.append(_line(ucl, fr, buckets, "max", limit_attrs))
+        out.append(_line(ucl, fr, limit_buckets, "max", limit_attrs))
     if lcl is not None:
-        out.append(_line(lcl, fr, buckets, "min", limit_attrs))
+        out.append(_line(lcl, fr, limit_buckets, "min", limit_attrs))
 
     # the statistic: one path; NaN values start a new subpath
     xs = fr.xc(idx)

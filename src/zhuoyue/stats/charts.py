@@ -33,6 +33,7 @@ Conventions (the defaults of ``shared/reference/README.md``; the result names th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,14 @@ from zhuoyue.stats._input import (
     phase1_mask,
 )
 from zhuoyue.stats.results import ChartResult, Panel, _collapse
-from zhuoyue.stats.rules import RuleSet, Violations, evaluate, resolve_rules
+from zhuoyue.stats.rules import (
+    ZONE_FREE,
+    RuleSet,
+    Violations,
+    applicable_tests,
+    evaluate,
+    resolve_rules,
+)
 
 __all__ = [
     "SIGMA_METHODS",
@@ -225,19 +233,21 @@ def _panel(
         ucl=_collapse(ucl if ucl.ndim else float(ucl)),
         sigma=_collapse(s if s.ndim else float(s)),
         violations=violations,
+        tests=applicable_tests(rules, zones=zones, only=only),
         extra=dict(extra or {}),
     )
 
 
-def _beyond_mask(panel: Panel, n: int) -> BoolArray:
-    out = np.zeros(n, dtype=bool)
-    idx = panel.violations.for_rule(1) if 1 in _tests_of(panel) else np.empty(0, np.int64)
-    out[idx] = True
-    return out
-
-
-def _tests_of(panel: Panel) -> set[int]:
-    return set(panel.violations.rule.tolist())
+def _phase1_end(k: int, phase1: Any, estimating: bool) -> int:
+    """Leading points designated phase I (before exclusions); 0 for pure phase II."""
+    if not estimating:
+        return 0
+    if phase1 is None:
+        return k
+    if isinstance(phase1, (int, np.integer)) and not isinstance(phase1, bool):
+        return int(phase1)
+    idx = np.flatnonzero(np.asarray(phase1))
+    return int(idx[-1]) + 1 if idx.size else 0
 
 
 def _limits_beyond(panel: Panel) -> BoolArray:
@@ -253,9 +263,7 @@ def _limits_beyond(panel: Panel) -> BoolArray:
 
 
 def _skipped_tests_warning(rules: RuleSet, chart: str) -> list[str]:
-    from zhuoyue.stats.rules import _ZONE_FREE
-
-    skipped = [t for t in rules.tests if rules.kind(t) not in _ZONE_FREE]
+    skipped = [t for t in rules.tests if rules.kind(t) not in ZONE_FREE]
     if not skipped:
         return []
     return [
@@ -348,7 +356,11 @@ def _xbar(
     c4n = K.c4(sizes) if dispersion == "s" else None
     found: list[int] = []
     for _ in range(_MAX_ITER + 1):
-        cen = float(np.sum(sizes[mask] * means[mask]) / np.sum(sizes[mask])) if g_center is None else g_center
+        cen = (
+            float(np.sum(sizes[mask] * means[mask]) / np.sum(sizes[mask]))
+            if g_center is None
+            else g_center
+        )
         if g_sigma is None:
             sig = _sigma_from_subgroups(
                 method,
@@ -406,6 +418,7 @@ def _xbar(
         sizes=sizes,
         panels={"xbar": xbar_panel, dispersion: d_panel},
         phase1=mask,
+        phase1_end=_phase1_end(k, phase1, estimating),
         excluded=tuple(sorted(set(given_excluded) | set(found))),
         rules=ruleset,
         params={"dispersion_center": dispersion_center},
@@ -569,9 +582,9 @@ def imr(
 
     Examples
     --------
-    >>> res = imr([10.0, 10.4, 9.8, 10.1, 10.3, 9.9])
+    >>> res = imr([10.0, 10.4, 9.8, 10.1, 10.3, 9.9])  # MR̄ = 1.9/5 = 0.38, σ = 0.38/1.128379
     >>> round(res.sigma, 6)
-    0.363661
+    0.336766
     """
     func = "imr"
     check_nan_policy(nan_policy)
@@ -637,6 +650,7 @@ def imr(
         sizes=np.ones(n, dtype=np.int64),
         panels={"i": i_panel, "mr": mr_panel},
         phase1=mask,
+        phase1_end=_phase1_end(n, phase1, estimating),
         excluded=tuple(sorted(set(given_excluded) | set(found))),
         rules=ruleset,
         params={"mr_span": 2},
@@ -753,7 +767,11 @@ def _attribute(
     warnings: list[str] = []
     for _ in range(_MAX_ITER + 1):
         if g_center is None:
-            cbar = float(np.mean(d[mask])) if chart == "c" else float(np.sum(d[mask]) / np.sum(n[mask]))
+            cbar = (
+                float(np.mean(d[mask]))
+                if chart == "c"
+                else float(np.sum(d[mask]) / np.sum(n[mask]))
+            )
             if cbar <= 0.0 or (chart in ("p", "np") and cbar >= 1.0):
                 what = "no defectives" if cbar <= 0 else "every unit defective"
                 raise DataError(
@@ -805,6 +823,7 @@ def _attribute(
         sizes=n.astype(np.int64) if chart in ("p", "np") else n,
         panels={chart: panel},
         phase1=mask,
+        phase1_end=_phase1_end(n_pts, phase1, estimating),
         excluded=tuple(sorted(set(given_excluded) | set(found))),
         rules=ruleset,
         params={},
@@ -861,7 +880,7 @@ def np_chart(
     Examples
     --------
     >>> res = np_chart([3, 5, 2, 4], 50)
-    >>> res["np"].center
+    >>> round(res["np"].center, 9)  # n·p̄ = 50 · 14/200
     3.5
     """
     return _attribute("np", defectives, sizes, center=center, phase1=phase1, exclude=exclude,
@@ -888,9 +907,9 @@ def c_chart(
 
     Examples
     --------
-    >>> res = c_chart([21, 24, 16, 12, 15])
+    >>> res = c_chart([21, 24, 16, 12, 15])  # c̄ = 88/5 = 17.6, UCL = 17.6 + 3·sqrt(17.6)
     >>> round(res["c"].ucl, 3)
-    31.495
+    30.186
     """
     return _attribute("c", counts, sizes, center=center, phase1=phase1, exclude=exclude,
                       iterate=iterate, rules=rules, tests=tests, rule_k=rule_k, test8=test8)  # fmt: skip
@@ -915,15 +934,31 @@ def u_chart(
 
     Examples
     --------
-    >>> res = u_chart([14, 12, 20], [10, 8, 13])
+    >>> res = u_chart([14, 12, 20], [10, 8, 13])  # ū = 46/31
     >>> round(res.center, 4)
-    1.4194
+    1.4839
     """
     return _attribute("u", counts, sizes, center=center, phase1=phase1, exclude=exclude,
                       iterate=iterate, rules=rules, tests=tests, rule_k=rule_k, test8=test8)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- EWMA / CUSUM
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """Points of an EWMA or CUSUM chart with the centre and sigma behind them."""
+
+    points: FloatArray  # individual values or subgroup means
+    sizes: npt.NDArray[np.int64]
+    center: float
+    sigma: float
+    sigma_label: str
+    mask: BoolArray
+    phase1_end: int
+    excluded: tuple[int, ...]
+    warnings: list[str]
+    labels: npt.NDArray[Any] | None
 
 
 def _time_weighted_base(
@@ -937,17 +972,7 @@ def _time_weighted_base(
     sigma_method: str | None,
     constants: str,
     nan_policy: str,
-) -> tuple[
-    FloatArray,
-    npt.NDArray[np.int64],
-    float,
-    float,
-    str,
-    BoolArray,
-    tuple[int, ...],
-    list[str],
-    Groups | None,
-]:
+) -> _Series:
     """Points, sizes, centre, sigma for EWMA and CUSUM (subgroup means or individuals)."""
     check_nan_policy(nan_policy)
     _check_constants(constants)
@@ -977,13 +1002,15 @@ def _time_weighted_base(
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "points")
-    cen = float(np.sum(sizes[mask] * points[mask]) / np.sum(sizes[mask])) if g_center is None else g_center
+    if g_center is None:
+        cen = float(np.sum(sizes[mask] * points[mask]) / np.sum(sizes[mask]))
+    else:
+        cen = g_center
     if g_sigma is not None:
         sig, label = g_sigma, "given"
     elif groups is None:
-        sig = _sigma_individuals(
-            method, points, np.r_[np.nan, np.abs(np.diff(points))], mask, constants
-        )
+        mr = np.r_[np.nan, np.abs(np.diff(points))]
+        sig = _sigma_individuals(method, points, mr, mask, constants)
         label = _LABELS[method]
         _require_spread(sig, func, "no two consecutive phase I points differ")
     else:
@@ -1006,7 +1033,44 @@ def _time_weighted_base(
         mask = np.zeros(k, dtype=bool)
     else:
         warnings += _few_warning(mask, "points" if groups is None else "subgroups")
-    return points, sizes, cen, sig, label, mask, given_excluded, warnings, groups
+    return _Series(
+        points=points,
+        sizes=sizes,
+        center=cen,
+        sigma=sig,
+        sigma_label=label,
+        mask=mask,
+        phase1_end=_phase1_end(k, phase1, estimating),
+        excluded=given_excluded,
+        warnings=warnings,
+        labels=None if groups is None else groups.labels,
+    )
+
+
+def _linear_recurrence(u: FloatArray, a: float, y0: float) -> FloatArray:
+    """``y_i = a·y_{i-1} + u_i`` with ``y_{-1} = y0``, vectorized block by block (0 <= a < 1).
+
+    Within a block ``y_j = a^(j+1) (y_start + Σ_{m<=j} a^-(m+1) u_m)``; the block length keeps
+    ``a^-B`` below 1e60 so neither overflow nor cancellation can grow.
+    """
+    out = np.empty_like(u)
+    if a == 0.0:
+        out[:] = u
+        return out
+    block = int(max(1, min(512, np.floor(60.0 * np.log(10.0) / -np.log(a)))))
+    j = np.arange(1, block + 1, dtype=np.float64)
+    up = a**j  # a^(j+1) for j = 0..block-1
+    down = 1.0 / up
+    y = y0
+    for lo in range(0, u.size, block):
+        seg = u[lo : lo + block]
+        m = seg.size
+        acc = np.cumsum(seg * down[:m])
+        acc += y
+        acc *= up[:m]
+        out[lo : lo + m] = acc
+        y = float(acc[-1])
+    return out
 
 
 def ewma(
@@ -1023,6 +1087,7 @@ def ewma(
     constants: str = "exact",
     limits: str = "exact",
     rules: str | RuleSet = "gb4091",
+    tests: Iterable[int] | None = None,
     nan_policy: str = "raise",
 ) -> ChartResult:
     """EWMA chart (panel ``ewma``) of individual values or subgroup means.
@@ -1031,13 +1096,14 @@ def ewma(
     ``Var(zᵢ) = Σⱼ λ²(1-λ)^{2(i-j)} σⱼ²`` — for constant n the familiar
     ``σ²/n · λ/(2-λ) · (1 - (1-λ)^{2i})``. Limits ``centre ± L sqrt(Var zᵢ)`` (exact, time
     varying) or ``± L σ/sqrt(n) sqrt(λ/(2-λ))`` (``limits="asymptotic"``). A point signals when
-    ``zᵢ`` is strictly beyond its limit (reported as test 1). Montgomery, *Introduction to SQC*,
-    8th ed., sec. 9.2; NIST/SEMATECH e-Handbook 6.3.2.4.
+    ``zᵢ`` is strictly beyond its limit (reported as test 1; ``tests=()`` or ``rules="none"``
+    switches it off). Montgomery, *Introduction to SQC*, 8th ed., sec. 9.2; NIST/SEMATECH
+    e-Handbook 6.3.2.4.
 
     Examples
     --------
     >>> res = ewma([52.0, 47.0, 53.0, 49.3], lam=0.3, L=3, center=50, sigma=2.0539)
-    >>> [round(v, 2) for v in res["ewma"].statistic]
+    >>> [round(float(v), 2) for v in res["ewma"].statistic]
     [50.6, 49.52, 50.56, 50.18]
     """
     func = "ewma"
@@ -1049,53 +1115,61 @@ def ewma(
         raise ParameterError(
             f"The 'limits' parameter of ewma must be 'exact' or 'asymptotic'. Got {limits!r}."
         )
-    ruleset = resolve_rules(rules)
-    points, sizes, cen, sig, label, mask, excluded, warnings, groups = _time_weighted_base(
+    ruleset = _time_weighted_rules(rules, tests)
+    ser = _time_weighted_base(
         func, values, subgroups, center, sigma, phase1, exclude, sigma_method, constants, nan_policy
     )
-    from scipy import signal  # imported on use: scipy.signal costs ~0.7 s at start-up
-
+    cen = ser.center
     a = 1.0 - lam_f
-    z = signal.lfilter([lam_f], [1.0, -a], points, zi=np.array([a * cen]))[0]
-    var_point = sig * sig / sizes.astype(np.float64)
+    # work about the centre so that the recurrence never adds large offsets
+    z = _linear_recurrence(lam_f * (ser.points - cen), a, 0.0) + cen
+    var_point = ser.sigma * ser.sigma / ser.sizes.astype(np.float64)
     if limits == "exact":
-        var_z = signal.lfilter([lam_f * lam_f], [1.0, -a * a], var_point)
+        var_z = _linear_recurrence(lam_f * lam_f * var_point, a * a, 0.0)
     else:
         var_z = var_point * lam_f / (2.0 - lam_f)
     sd_z = np.sqrt(var_z)
     lcl = cen - l_f * sd_z
     ucl = cen + l_f * sd_z
-    hit = (z > ucl) | (z < lcl)
-    violations = (
-        Violations(np.flatnonzero(hit).astype(np.int64), np.ones(int(hit.sum()), dtype=np.int64))
-        if 1 in ruleset.tests
-        else Violations.empty()
-    )
     panel = Panel(
         name="ewma",
-        statistic=np.asarray(z, dtype=np.float64),
+        statistic=z,
         center=cen,
         lcl=_collapse(lcl),
         ucl=_collapse(ucl),
         sigma=_collapse(sd_z),
-        violations=violations,
-        extra={"points": points},
+        violations=_signals((z > ucl) | (z < lcl), ruleset),
+        tests=applicable_tests(ruleset, only=(1,)),
+        extra={"points": ser.points},
     )
     return ChartResult(
         chart=func,
         center=cen,
-        sigma=sig,
-        sigma_method=label,
+        sigma=ser.sigma,
+        sigma_method=ser.sigma_label,
         constants=constants,
-        sizes=sizes,
+        sizes=ser.sizes,
         panels={"ewma": panel},
-        phase1=mask,
-        excluded=excluded,
+        phase1=ser.mask,
+        phase1_end=ser.phase1_end,
+        excluded=ser.excluded,
         rules=ruleset,
         params={"lambda": lam_f, "L": l_f, "limits": limits},
-        warnings=tuple(warnings),
-        labels=None if groups is None else groups.labels,
+        warnings=tuple(ser.warnings),
+        labels=ser.labels,
     )
+
+
+def _time_weighted_rules(rules: str | RuleSet, tests: Iterable[int] | None) -> RuleSet:
+    """EWMA and CUSUM signal by test 1 only; ``tests`` may switch it off."""
+    return resolve_rules(rules, tests=tests)
+
+
+def _signals(hit: BoolArray, ruleset: RuleSet) -> Violations:
+    if 1 not in ruleset.tests:
+        return Violations.empty()
+    idx = np.flatnonzero(hit).astype(np.int64)
+    return Violations(idx, np.ones(idx.size, dtype=np.int64))
 
 
 _BLOCK = 4096
@@ -1132,6 +1206,7 @@ def cusum(
     units: str = "data",
     headstart: float = 0.0,
     rules: str | RuleSet = "gb4091",
+    tests: Iterable[int] | None = None,
     nan_policy: str = "raise",
 ) -> ChartResult:
     """Two-sided tabular CUSUM (panels ``cusum_upper`` and ``cusum_lower``).
@@ -1144,8 +1219,7 @@ def cusum(
     Both are reported as non-negative numbers; a point signals (test 1) when ``C > H``
     strictly; the sums are not reset after a signal. ``N⁺``/``N⁻`` (panel field ``counter``)
     count the consecutive periods each sum has been non-zero, so the new mean after an upper
-    signal at i is estimated by ``μ₀ + K + C⁺ᵢ/N⁺ᵢ`` (:meth:`ChartResult`'s
-    ``params["shift_estimate"]`` helper: :func:`cusum_new_mean`). ``units="standardized"``
+    signal at i is estimated by ``μ₀ + K + C⁺ᵢ/N⁺ᵢ`` (:func:`cusum_new_mean`). ``units="standardized"``
     reports ``C/σ_x̄`` with limit ``h`` (needed when subgroup sizes differ). ``headstart`` is the
     fast-initial-response start value as a fraction of ``h`` (0.5 is common). Montgomery,
     *Introduction to SQC*, 8th ed., sec. 9.1.
@@ -1168,55 +1242,49 @@ def cusum(
         raise ParameterError(
             f"The 'units' parameter of cusum must be 'data' or 'standardized'. Got {units!r}."
         )
-    ruleset = resolve_rules(rules)
-    points, sizes, cen, sig, label, mask, excluded, warnings, groups = _time_weighted_base(
+    ruleset = _time_weighted_rules(rules, tests)
+    ser = _time_weighted_base(
         func, values, subgroups, center, sigma, phase1, exclude, sigma_method, constants, nan_policy
     )
-    sd_point = sig / np.sqrt(sizes.astype(np.float64))
-    equal = bool(np.all(sizes == sizes[0]))
-    if units == "data" and not equal:
+    sd_point = ser.sigma / np.sqrt(ser.sizes.astype(np.float64))
+    if units == "data" and not bool(np.all(ser.sizes == ser.sizes[0])):
         raise ParameterError(
-            "cusum in data units needs equal subgroup sizes (K and H are multiples of sigma/sqrt(n)); "
-            "the sizes differ here. Use units='standardized'."
+            "cusum in data units needs equal subgroup sizes (K and H are multiples of "
+            "sigma/sqrt(n)); the sizes differ here. Use units='standardized'."
         )
-    zs = (points - cen) / sd_point
-    upper = _lindley(zs - k_f, hs * h_f)
-    lower = _lindley(-zs - k_f, hs * h_f)
+    zs = (ser.points - ser.center) / sd_point
     scale = float(sd_point[0]) if units == "data" else 1.0
     limit = h_f * scale
     panels = {}
-    for name, s in (("cusum_upper", upper), ("cusum_lower", lower)):
-        stat = s * scale
-        hit = stat > limit
-        viol = (
-            Violations(
-                np.flatnonzero(hit).astype(np.int64), np.ones(int(hit.sum()), dtype=np.int64)
-            )
-            if 1 in ruleset.tests
-            else Violations.empty()
-        )
-        idx = np.arange(s.size, dtype=np.int64)
-        counter = idx - np.maximum.accumulate(np.where(s > 0, -1, idx))
+    for name, sums in (
+        ("cusum_upper", _lindley(zs - k_f, hs * h_f)),
+        ("cusum_lower", _lindley(-zs - k_f, hs * h_f)),
+    ):
+        stat = sums * scale
+        idx = np.arange(sums.size, dtype=np.int64)
+        counter = idx - np.maximum.accumulate(np.where(sums > 0, -1, idx))
         panels[name] = Panel(
             name=name,
             statistic=stat,
             center=0.0,
             lcl=None,
             ucl=limit,
-            sigma=scale,
-            violations=viol,
+            sigma=None,
+            violations=_signals(stat > limit, ruleset),
+            tests=applicable_tests(ruleset, only=(1,)),
             extra={"counter": counter},
         )
     return ChartResult(
         chart=func,
-        center=cen,
-        sigma=sig,
-        sigma_method=label,
+        center=ser.center,
+        sigma=ser.sigma,
+        sigma_method=ser.sigma_label,
         constants=constants,
-        sizes=sizes,
+        sizes=ser.sizes,
         panels=panels,
-        phase1=mask,
-        excluded=excluded,
+        phase1=ser.mask,
+        phase1_end=ser.phase1_end,
+        excluded=ser.excluded,
         rules=ruleset,
         params={
             "k": k_f,
@@ -1226,8 +1294,8 @@ def cusum(
             "units": units,
             "headstart": hs,
         },
-        warnings=tuple(warnings),
-        labels=None if groups is None else groups.labels,
+        warnings=tuple(ser.warnings),
+        labels=ser.labels,
     )
 
 

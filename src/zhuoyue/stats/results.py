@@ -60,7 +60,9 @@ class Panel:
     ``center``, ``lcl`` and ``ucl`` are floats when they are the same for every point and arrays
     (one value per point) when they vary, e.g. with unequal subgroup sizes. ``lcl`` / ``ucl`` are
     ``None`` where a chart has no such limit (the one-sided CUSUM panels). ``sigma`` is the
-    standard deviation of the plotted statistic used for the zones (float or array).
+    standard deviation of the plotted statistic used for the zones (float or array; ``None`` where
+    zones make no sense, as on CUSUM panels). ``tests`` are the run-rule tests evaluated on this
+    panel (see :mod:`zhuoyue.stats.charts` for which tests run on which panel).
     """
 
     name: str
@@ -70,6 +72,7 @@ class Panel:
     ucl: ArrayOrScalar
     sigma: ArrayOrScalar
     violations: Violations
+    tests: tuple[int, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -125,6 +128,9 @@ class ChartResult:
     phase1 : ndarray of bool
         Points whose data estimated the limits (after exclusions); all False when both centre and
         sigma were given (pure phase II).
+    phase1_end : int
+        Number of leading points designated phase I before exclusions (0 for pure phase II): the
+        boundary between phase I and phase II on a chart.
     excluded : tuple of int
         Phase I points left out of the estimate (given, or found by iterative exclusion).
     rules : RuleSet
@@ -143,6 +149,7 @@ class ChartResult:
     sizes: npt.NDArray[Any]
     panels: Mapping[str, Panel]
     phase1: npt.NDArray[np.bool_]
+    phase1_end: int
     excluded: tuple[int, ...]
     rules: RuleSet
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -165,6 +172,19 @@ class ChartResult:
         """The frozen values to pass back as ``center=`` and ``sigma=`` for phase II."""
         return {"center": self.center, "sigma": self.sigma}
 
+    def describe_test(self, test: int, lang: str = "en") -> str:
+        """What ``test`` means on this chart (test 1 of EWMA and CUSUM is their own limit)."""
+        if test == 1 and self.chart == "cusum":
+            if lang == "zh":
+                return "累积和超出决策区间 H（C > H）"
+            return "cumulative sum beyond the decision interval H (C > H)"
+        if test == 1 and self.chart == "ewma":
+            big_l = float(self.params.get("L", 3.0))
+            if lang == "zh":
+                return f"EWMA 统计量落在 ±{big_l:g}σ 控制限以外"
+            return f"EWMA statistic beyond its ±{big_l:g}σ control limit"
+        return self.rules.describe(test, lang)
+
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (the same as ``zhuoyue spc --json``)."""
         return {
@@ -177,6 +197,7 @@ class ChartResult:
             "n_points": self.n_points,
             "sizes": jsonable(_collapse(np.asarray(self.sizes, dtype=np.float64))),
             "phase1_points": int(self.phase1.sum()),
+            "phase1_end": self.phase1_end,
             "excluded": list(self.excluded),
             "rules": self.rules.to_dict(),
             "params": jsonable(dict(self.params)),
@@ -201,7 +222,7 @@ class ChartResult:
                 pts = p.violations.for_rule(rule)
                 shown = ", ".join(str(i) for i in pts[:10].tolist())
                 more = f" ... (+{pts.size - 10})" if pts.size > 10 else ""
-                lines.append(f"    test {rule}: {self.rules.describe(rule)} -> {shown}{more}")
+                lines.append(f"    test {rule}: {self.describe_test(rule)} -> {shown}{more}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 

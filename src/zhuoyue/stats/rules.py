@@ -44,8 +44,11 @@ from zhuoyue.errors import ParameterError
 
 __all__ = [
     "RULE_SETS",
+    "RULE_SET_TITLES",
+    "ZONE_FREE",
     "RuleSet",
     "Violations",
+    "applicable_tests",
     "evaluate",
     "resolve_rules",
 ]
@@ -79,7 +82,7 @@ RULE_SET_TITLES = {
 }
 #: tests that do not need zones (valid for any plotted statistic); Minitab applies only these to
 #: R, S and attribute charts
-_ZONE_FREE = frozenset({"beyond", "same_side", "trend", "alternate"})
+ZONE_FREE = frozenset({"beyond", "same_side", "trend", "alternate"})
 
 _DESCRIPTIONS = {
     "beyond": ("1 point beyond {k:g}σ", "1 个点落在 {k:g}σ 控制限以外"),
@@ -291,6 +294,18 @@ def _fire(
     raise AssertionError(kind)  # pragma: no cover
 
 
+def applicable_tests(
+    rules: RuleSet, *, zones: bool = True, only: Iterable[int] | None = None
+) -> tuple[int, ...]:
+    """The selected tests that :func:`evaluate` runs with these ``zones`` / ``only`` arguments."""
+    allowed = None if only is None else set(only)
+    return tuple(
+        t
+        for t in rules.tests
+        if (allowed is None or t in allowed) and (zones or rules.kind(t) in ZONE_FREE)
+    )
+
+
 def evaluate(
     z: npt.ArrayLike,
     rules: RuleSet,
@@ -328,15 +343,10 @@ def evaluate(
     zz = np.asarray(z, dtype=np.float64)
     xx = zz if statistic is None else np.asarray(statistic, dtype=np.float64)
     bl = None if beyond_limits is None else np.asarray(beyond_limits, dtype=bool)
-    allowed = None if only is None else set(only)
     idx_parts: list[IntArray] = []
     rule_parts: list[IntArray] = []
-    for test in rules.tests:
-        if allowed is not None and test not in allowed:
-            continue
+    for test in applicable_tests(rules, zones=zones, only=only):
         kind, default_k, zone = RULE_SETS[rules.name][test]
-        if not zones and kind not in _ZONE_FREE:
-            continue
         k = rules.k_of(test)
         use_limits = bl if (kind == "beyond" and k == default_k) else None
         hit = np.flatnonzero(_fire(kind, k, zone, zz, xx, use_limits, rules.test8 == "both"))

@@ -1,0 +1,1 @@
+"""Demo: a deterministic sample data set and a one-call demo report."""
