@@ -303,3 +303,23 @@ def test_version_and_help() -> None:
     assert r.returncode == 0 and r.stdout.startswith("zhuoyue ")
     r = cli("spc", "--help")
     assert r.returncode == 0 and "--phase1-rows" in r.stdout
+
+
+def test_demo_command(tmp_path: Path) -> None:
+    r = cli("demo", "--out", tmp_path / "demo")
+    assert r.returncode == 0, r.stderr
+    report = Path(r.stdout.strip())
+    assert report == (tmp_path / "demo" / "report.html").resolve()
+    text = report.read_text(encoding="utf-8")
+    assert "Xbar-R" in text and "<svg" in text
+    assert sorted(p.name for p in (tmp_path / "demo" / "data").iterdir()) == [
+        "bore_runout.csv",
+        "final_inspection.csv",
+        "paint_defects.csv",
+        "shaft_diameter.csv",
+    ]
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    r = cli("demo", "--out", blocker / "demo")
+    assert r.returncode == 5, r.stderr
+    assert "Traceback" not in r.stderr
