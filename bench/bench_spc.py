@@ -147,10 +147,14 @@ def peak_traced(fn: Callable[[], Any]) -> tuple[int, Any]:
 
 def peer_worker(peer: str, task: str, size: int, repeat: int) -> None:
     """Subprocess side: warm up, say "ready", time the call, print one JSON line."""
+    # the protocol owns the real stdout; anything a peer prints goes to stderr instead
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     fn = PEERS[peer][task]
     call_peer(fn, task, np.random.default_rng(SEED + 99).standard_normal(WARMUP_VALUES))
     values = make_values(size)
-    print("ready", flush=True)
+    print("ready", file=channel, flush=True)
     gc.disable()
     times: list[float] = []
     while True:
@@ -167,7 +171,7 @@ def peer_worker(peer: str, task: str, size: int, repeat: int) -> None:
         "ucl": location["ucl"],
         "signals": result["total_violations"],
     }
-    print(json.dumps(out), flush=True)
+    print(json.dumps(out), file=channel, flush=True)
 
 
 def _read_line(fd: int, buf: bytearray, timeout: float) -> str | None:
@@ -311,6 +315,29 @@ def bench_size(
 # --------------------------------------------------------------------------- reporting
 
 
+def git_commit() -> str | None:
+    """The checked-out commit of the project, "+dirty" when src/ has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -335,6 +362,7 @@ def machine_info() -> dict[str, Any]:
             versions[dist] = "not installed"
     return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "zhuoyue_commit": git_commit(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
@@ -445,7 +473,7 @@ def report(info: dict[str, Any], command: str, rows: Sequence[Row], args: Any) -
         f"- machine: {info['cpu']}, {info['cores']} cores ({info['cores_usable']} usable), "
         f"{info['memory_gb']} GB RAM, load average at start {info['load_average']}, at end "
         f"{info['load_average_end']}",
-        f"- python {info['python']} ({info['platform']}), "
+        f"- zhuoyue commit {info['zhuoyue_commit']}; python {info['python']} ({info['platform']}), "
         + ", ".join(f"{k} {v}" for k, v in vers.items()),
         f"- data: np.random.default_rng({SEED}).standard_normal(size); p chart: "
         f"binomial({P_SAMPLE}, {P_RATE}) defectives in size/{P_SAMPLE} samples",

@@ -408,12 +408,6 @@ def test_p_and_np_centres_and_limits(dn):
     close(u.center, pbar)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (rounding): the np chart computes its sigma as sqrt(p(1-p))*sqrt(n); for "
-    "p = 0.75, n = 3 the LCL comes out 4.4e-16 instead of exactly 0, and 0 defectives are "
-    "flagged as beyond it (the p chart of the same data does not flag them)",
-)
 def test_np_point_exactly_on_lcl_is_not_a_signal():
     # LCL = n p - 3 sqrt(n p (1 - p)) = 2.25 - 3 * 0.75 = 0 exactly; a point on a limit is not a
     # signal (shared/reference/README.md)
@@ -526,6 +520,33 @@ def test_ewma_equals_python_recursion(seed, sizes, lam, L, shift, given_limits):
     a = stats.ewma(x, labels, lam=lam, L=L, limits="asymptotic", **kw)["ewma"]
     close(a.ucl, res.center + np.array(asym))
     close(a.lcl, res.center - np.array(asym))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=seeds,
+    m=st.integers(1000, 5000),
+    lam=st.one_of(st.sampled_from([0.001, 0.01, 0.5, 0.9, 0.999, 1.0]), st.floats(0.001, 1.0)),
+)
+def test_ewma_long_series_equals_python_recursion(seed, m, lam):
+    # long enough to cross the blocks of the vectorized recurrence for every lambda
+    rng = np.random.default_rng(seed)
+    drift = np.repeat(rng.normal(0.0, 1.0, m // 100 + 1), 100)[:m]
+    x = 74.0 + 0.01 * (rng.normal(0.0, 1.0, m) + drift)
+    res = stats.ewma(x, lam=lam, center=74.0, sigma=0.01)
+    z, prev = [], 74.0
+    for xi in x.tolist():
+        prev = lam * xi + (1.0 - lam) * prev
+        z.append(prev)
+    p = res["ewma"]
+    # z is ~74 with a spread of ~0.01: compare deviations from the centre at 1e-9 of sigma
+    close(p.statistic - 74.0, np.array(z) - 74.0, atol=1e-9 * 0.01)
+    i = np.arange(1, m + 1)
+    half = 3.0 * 0.01 * np.sqrt(lam / (2.0 - lam) * (1.0 - (1.0 - lam) ** (2 * i)))
+    close(np.broadcast_to(p.ucl, (m,)) - 74.0, half)
+    close(74.0 - np.broadcast_to(p.lcl, (m,)), half)
+    hits = np.flatnonzero((np.array(z) - 74.0 > half) | (74.0 - np.array(z) > half))
+    assert p.violations.for_rule(1).tolist() == hits.tolist()
 
 
 @FEW
@@ -710,11 +731,6 @@ def test_rules_default_gb4091_and_we(z):
     assert either == reference_rules(z, z, "gb4091", list(range(1, 9)), {}, "either")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: test 4 (alternation) multiplies consecutive differences of the statistic; the "
-    "product underflows to 0 when both differences are below ~1e-162, so alternations are missed",
-)
 def test_rules_alternation_independent_of_scale():
     # 14 points alternating up and down, in units where the steps are tiny
     rules = resolve_rules("gb4091", tests=[4])

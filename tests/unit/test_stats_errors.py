@@ -18,6 +18,7 @@ import pytest
 
 from zhuoyue import stats
 from zhuoyue.errors import DataError, ParameterError, ZhuoyueError
+from zhuoyue.stats.rules import resolve_rules
 
 # a series every variables chart accepts: 20 values, 4 subgroups of 5 with spread
 GOOD = (np.arange(20.0) * 7) % 11
@@ -234,6 +235,21 @@ def test_tests_not_in_the_set(tests):
     raises(ParameterError, lambda: stats.xbar_r(GOOD, 5, tests=tests), "'tests'", "gb4091")
 
 
+@pytest.mark.parametrize("chart", [stats.ewma, stats.cusum])
+def test_time_weighted_tests_parameter(chart):
+    shifted = np.r_[GOOD, GOOD + 40.0]
+    raises(ParameterError, lambda: chart(shifted, tests=[9]), "'tests'")
+    assert len(chart(shifted, center=5.0, sigma=1.0).panels) >= 1
+    on = chart(shifted, center=5.0, sigma=1.0, tests=[1])
+    off = chart(shifted, center=5.0, sigma=1.0, tests=[])
+    assert not on.in_control  # a shift of 40 sigma signals
+    assert off.in_control
+    for panel in on.panels.values():
+        assert panel.tests == (1,)
+    for panel in off.panels.values():
+        assert panel.tests == ()
+
+
 def test_tests_not_in_the_we_set():
     raises(ParameterError, lambda: stats.imr(GOOD, rules="we", tests=[5]), "'we'", "[1, 2, 3, 4]")
 
@@ -324,6 +340,14 @@ def test_cusum_new_mean_needs_data_units():
     std = stats.cusum(GOOD, units="standardized")
     raises(ParameterError, lambda: stats.cusum_new_mean(std, 0), "data units")
     raises(ParameterError, lambda: stats.cusum_new_mean(stats.imr(GOOD), 0), "cusum")
+
+
+def test_ruleset_keeps_k_and_test8_when_tests_are_restricted():
+    qcc = resolve_rules("gb4091", k={2: 7}, test8="either")
+    narrowed = resolve_rules(qcc, tests=[1, 2, 8])
+    assert narrowed.tests == (1, 2, 8)
+    assert narrowed.k_of(2) == 7.0
+    assert narrowed.test8 == "either"
 
 
 # --------------------------------------------------------------------------- attribute charts
@@ -442,11 +466,6 @@ def test_attribute_zone_tests_are_skipped_with_a_warning(name, chart):
     assert any("tests 5" in w and "not applied" in w for w in res.warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the NaN message of p/np/c/u charts advises nan_policy='omit', which these "
-    "functions do not accept",
-)
 @pytest.mark.parametrize(("name", "chart"), ATTRIBUTES, ids=ATTR_IDS)
 def test_attribute_nan_message_suggests_only_existing_options(name, chart):
     counts = COUNTS.copy()
@@ -456,11 +475,6 @@ def test_attribute_nan_message_suggests_only_existing_options(name, chart):
     assert "nan_policy" not in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the too-few-phase-I message of p/np/c/u charts advises 'sigma=', which these "
-    "functions do not accept",
-)
 @pytest.mark.parametrize(("name", "chart"), ATTRIBUTES, ids=ATTR_IDS)
 def test_attribute_too_few_message_suggests_only_existing_options(name, chart):
     with pytest.raises(DataError) as info:
@@ -547,6 +561,21 @@ def test_to_dict_is_json(make):
     d = res.to_dict()
     text = json.dumps(d, allow_nan=False)
     assert json.loads(text) == d
+
+
+def test_panel_tests_follow_the_chart():
+    # all selected tests on Xbar / I; zone-free tests 1-4 on R, S and attribute charts; test 1
+    # only on MR, EWMA and CUSUM panels
+    assert stats.xbar_r(GOOD, 5)["xbar"].tests == tuple(range(1, 9))
+    assert stats.xbar_r(GOOD, 5)["r"].tests == (1, 2, 3, 4)
+    assert stats.xbar_s(GOOD, 5)["s"].tests == (1, 2, 3, 4)
+    assert stats.imr(GOOD)["i"].tests == tuple(range(1, 9))
+    assert stats.imr(GOOD)["mr"].tests == (1,)
+    assert stats.p_chart(COUNTS, SIZES)["p"].tests == (1, 2, 3, 4)
+    assert stats.ewma(GOOD)["ewma"].tests == (1,)
+    assert stats.cusum(GOOD)["cusum_upper"].tests == (1,)
+    assert stats.xbar_r(GOOD, 5, tests=[2, 6])["r"].tests == (2,)
+    assert stats.imr(GOOD, rules="we")["i"].tests == (1, 2, 3, 4)
 
 
 def test_summary_mentions_each_panel():

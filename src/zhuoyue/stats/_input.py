@@ -23,8 +23,14 @@ def _describe_bad(arr: FloatArray, bad: BoolArray) -> tuple[int, str]:
     return first, f"{arr[first]!r} at index {first}{suffix}"
 
 
-def as_float_array(values: Any, name: str, func: str, *, nan_policy: str = "raise") -> FloatArray:
-    """A 1-D float64 view of ``values`` with every value finite (or NaN, if omitted later)."""
+def as_float_array(
+    values: Any, name: str, func: str, *, nan_policy: str | None = "raise"
+) -> FloatArray:
+    """A 1-D float64 view of ``values`` with every value finite (or NaN, if omitted later).
+
+    ``nan_policy=None``: the caller offers no way to omit missing values (NaN is an error and
+    the message does not suggest ``nan_policy``).
+    """
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -41,13 +47,13 @@ def as_float_array(values: Any, name: str, func: str, *, nan_policy: str = "rais
     bad = ~np.isfinite(arr)
     if bad.any():
         inf = np.isinf(arr)
-        if inf.any() or nan_policy == "raise":
+        if inf.any() or nan_policy != "omit":
             first, desc = _describe_bad(arr, inf if inf.any() else bad)
             raise DataError(
                 f"{func} needs finite numbers in {name!r}; found {desc}. "
                 + (
                     "Remove or correct the value."
-                    if inf.any()
+                    if inf.any() or nan_policy is None
                     else "Remove or correct missing values, or pass nan_policy='omit'."
                 ),
                 index=first,

@@ -110,7 +110,7 @@ def _rules(
     rules: str | RuleSet,
     tests: Iterable[int] | None,
     rule_k: Mapping[int, float] | None,
-    test8: str,
+    test8: str | None,
 ) -> RuleSet:
     return resolve_rules(rules, tests=tests, k=rule_k, test8=test8)
 
@@ -168,12 +168,14 @@ def _sigma_from_subgroups(
     return float(np.sqrt(np.sum(dof * s * s) / total) / K.c4(total + 1.0))
 
 
-def _require_phase1(mask: BoolArray, need: int, func: str, what: str) -> None:
+def _require_phase1(
+    mask: BoolArray, need: int, func: str, what: str, given: str = "center= and sigma="
+) -> None:
     have = int(mask.sum())
     if have < need:
         raise DataError(
             f"{func} needs at least {need} {what} in phase I to estimate the limits; "
-            f"{have} {'is' if have == 1 else 'are'} left. Give more data or set center= and sigma=.",
+            f"{have} {'is' if have == 1 else 'are'} left. Give more data or set {given}.",
             code="too_few",
         )
 
@@ -292,7 +294,7 @@ def _xbar(
     rules: str | RuleSet,
     tests: Iterable[int] | None,
     rule_k: Mapping[int, float] | None,
-    test8: str,
+    test8: str | None,
     nan_policy: str,
 ) -> ChartResult:
     check_nan_policy(nan_policy)
@@ -442,7 +444,7 @@ def xbar_r(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
     nan_policy: str = "raise",
 ) -> ChartResult:
     """Xbar and R charts.
@@ -515,7 +517,7 @@ def xbar_s(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
     nan_policy: str = "raise",
 ) -> ChartResult:
     """Xbar and S charts (panels ``xbar`` and ``s``); parameters as :func:`xbar_r`.
@@ -570,7 +572,7 @@ def imr(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
     nan_policy: str = "raise",
 ) -> ChartResult:
     """Individuals and moving range charts (panels ``i`` and ``mr``).
@@ -662,7 +664,7 @@ def imr(
 
 
 def _counts(values: npt.ArrayLike, name: str, func: str, *, integer: bool = True) -> FloatArray:
-    arr = as_float_array(values, name, func)
+    arr = as_float_array(values, name, func, nan_policy=None)
     neg = arr < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
@@ -687,7 +689,7 @@ def _sizes(sizes: Any, n: int, func: str, *, integer: bool) -> FloatArray:
     arr = np.asarray(sizes)
     if arr.ndim == 0:
         arr = np.full(n, arr)
-    s = as_float_array(arr, "sizes", func)
+    s = as_float_array(arr, "sizes", func, nan_policy=None)
     if s.size != n:
         raise ParameterError(f"{func} needs one size per point: {n} counts but {s.size} sizes.")
     bad = s <= 0
@@ -722,7 +724,7 @@ def _attribute(
     rules: str | RuleSet,
     tests: Iterable[int] | None,
     rule_k: Mapping[int, float] | None,
-    test8: str,
+    test8: str | None,
 ) -> ChartResult:
     func = {"p": "p_chart", "np": "np_chart", "c": "c_chart", "u": "u_chart"}[chart]
     ruleset = _rules(rules, tests, rule_k, test8)
@@ -762,7 +764,7 @@ def _attribute(
     )
     estimating = g_center is None
     if estimating:
-        _require_phase1(mask, 2, func, "samples")
+        _require_phase1(mask, 2, func, "samples", "center=")
     found: list[int] = []
     warnings: list[str] = []
     for _ in range(_MAX_ITER + 1):
@@ -788,8 +790,9 @@ def _attribute(
             )
         elif chart == "np":
             unit_sigma = float(np.sqrt(cbar * (1.0 - cbar)))
+            # sqrt(n p (1 - p)) in one root: an LCL of exactly 0 must stay exactly 0
             panel = _panel(
-                "np", d, n * cbar, unit_sigma * np.sqrt(n), ruleset, floor=0.0, zones=False
+                "np", d, n * cbar, np.sqrt(n * cbar * (1.0 - cbar)), ruleset, floor=0.0, zones=False
             )
         elif chart == "c":
             unit_sigma = float(np.sqrt(cbar))
@@ -806,7 +809,7 @@ def _attribute(
             break
         found.extend(int(i) for i in np.flatnonzero(out))
         mask = mask & ~out
-        _require_phase1(mask, 2, func, "samples")
+        _require_phase1(mask, 2, func, "samples", "center=")
     else:
         warnings.append(f"iterative exclusion stopped after {_MAX_ITER} rounds")
     if not estimating:
@@ -842,7 +845,7 @@ def p_chart(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
 ) -> ChartResult:
     """p chart of the proportion defective (panel ``p``).
 
@@ -871,7 +874,7 @@ def np_chart(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
 ) -> ChartResult:
     """np chart of the number defective (panel ``np``).
 
@@ -898,7 +901,7 @@ def c_chart(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
 ) -> ChartResult:
     """c chart of the number of nonconformities per inspection unit (panel ``c``).
 
@@ -926,7 +929,7 @@ def u_chart(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     rule_k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
 ) -> ChartResult:
     """u chart of nonconformities per unit (panel ``u``); sizes may be fractional units.
 

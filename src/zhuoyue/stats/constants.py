@@ -30,18 +30,20 @@ from scipy import special
 from zhuoyue.errors import ParameterError
 
 __all__ = [
+    "A2",
+    "A3",
+    "B3",
+    "B4",
     "CONSTANTS",
+    "D3",
+    "D4",
     "N_MAX",
     "ConstantsName",
-    "a2",
-    "a3",
-    "b3",
-    "b4",
     "c4",
     "compute_d2_d3",
     "d2",
     "d3",
-    "d4",
+    "factors",
 ]
 
 ConstantsName = Literal["exact", "table"]
@@ -227,36 +229,59 @@ def c4(n: npt.ArrayLike) -> FloatArray:
     )
 
 
-def a2(n: npt.ArrayLike, constants: str = "exact") -> FloatArray:
+def A2(n: npt.ArrayLike, constants: str = "exact") -> FloatArray:
     """``A2 = 3 / (d2 sqrt(n))``: Xbar limits are ``Xbarbar ± A2 Rbar``."""
     return np.asarray(3.0 / (d2(n, constants) * np.sqrt(np.asarray(n, dtype=np.float64))))
 
 
-def a3(n: npt.ArrayLike) -> FloatArray:
+def A3(n: npt.ArrayLike) -> FloatArray:
     """``A3 = 3 / (c4 sqrt(n))``: Xbar limits are ``Xbarbar ± A3 Sbar``."""
     return np.asarray(3.0 / (c4(n) * np.sqrt(np.asarray(n, dtype=np.float64))))
 
 
-def d4(n: npt.ArrayLike, constants: str = "exact") -> FloatArray:
+def D4(n: npt.ArrayLike, constants: str = "exact") -> FloatArray:
     """``D4 = 1 + 3 d3/d2``: R chart UCL is ``D4 Rbar``."""
     return np.asarray(1.0 + 3.0 * d3(n, constants) / d2(n, constants))
 
 
-def d3_factor(n: npt.ArrayLike, constants: str = "exact") -> FloatArray:
+def D3(n: npt.ArrayLike, constants: str = "exact") -> FloatArray:
     """``D3 = max(0, 1 - 3 d3/d2)``: R chart LCL is ``D3 Rbar``."""
     return np.asarray(np.maximum(0.0, 1.0 - 3.0 * d3(n, constants) / d2(n, constants)))
 
 
-def b3(n: npt.ArrayLike) -> FloatArray:
+def B3(n: npt.ArrayLike) -> FloatArray:
     """``B3 = max(0, 1 - 3 sqrt(1 - c4²)/c4)``: S chart LCL is ``B3 Sbar``."""
     c = c4(n)
     return np.asarray(np.maximum(0.0, 1.0 - 3.0 * np.sqrt(1.0 - c * c) / c))
 
 
-def b4(n: npt.ArrayLike) -> FloatArray:
+def B4(n: npt.ArrayLike) -> FloatArray:
     """``B4 = 1 + 3 sqrt(1 - c4²)/c4``: S chart UCL is ``B4 Sbar``."""
     c = c4(n)
     return np.asarray(1.0 + 3.0 * np.sqrt(1.0 - c * c) / c)
+
+
+def factors(n: npt.ArrayLike, constants: str = "exact") -> dict[str, FloatArray]:
+    """The control chart factor table for subgroup sizes ``n`` (as in Montgomery, Appendix VI).
+
+    Examples
+    --------
+    >>> t = factors([2, 5])
+    >>> [round(float(v), 3) for v in t["A2"]], [round(float(v), 3) for v in t["D4"]]
+    ([1.88, 0.577], [3.267, 2.114])
+    """
+    return {
+        "n": np.asarray(n, dtype=np.float64),
+        "A2": A2(n, constants),
+        "A3": A3(n),
+        "c4": c4(n),
+        "B3": B3(n),
+        "B4": B4(n),
+        "d2": d2(n, constants),
+        "d3": d3(n, constants),
+        "D3": D3(n, constants),
+        "D4": D4(n, constants),
+    }
 
 
 def _print_tables() -> None:  # pragma: no cover - regeneration helper

@@ -152,19 +152,28 @@ def resolve_rules(
     rules: str | RuleSet = "gb4091",
     tests: Iterable[int] | None = None,
     k: Mapping[int, float] | None = None,
-    test8: str = "both",
+    test8: str | None = None,
 ) -> RuleSet:
     """Validate and resolve a rule selection.
+
+    ``rules`` is a set name or a :class:`RuleSet`; ``tests``, ``k`` and ``test8`` refine it (given
+    a RuleSet, its own K values and test 8 wording are kept unless overridden).
 
     Examples
     --------
     >>> resolve_rules("gb4091", tests=[1, 2], k={2: 7}).k_of(2)
     7.0
     """
+    base_k: dict[int, float] = {}
+    base_test8 = "both"
+    base_tests: tuple[int, ...] | None = None
     if isinstance(rules, RuleSet):
-        if tests is None and k is None:
+        if tests is None and k is None and test8 is None:
             return rules
         name = rules.name
+        base_k = dict(rules.k)
+        base_test8 = rules.test8
+        base_tests = rules.tests
     else:
         name = str(rules).lower()
     if name not in RULE_SETS:
@@ -173,7 +182,7 @@ def resolve_rules(
         )
     available = tuple(RULE_SETS[name])
     if tests is None:
-        chosen = available
+        chosen = available if base_tests is None else base_tests
     else:
         chosen_list: list[int] = []
         for t in tests:
@@ -184,7 +193,7 @@ def resolve_rules(
                 )
             chosen_list.append(int(t))
         chosen = tuple(sorted(set(chosen_list)))
-    k_map: dict[int, float] = {}
+    k_map: dict[int, float] = dict(base_k)
     for t, v in (k or {}).items():
         ti = int(t)
         if ti not in available:
@@ -201,9 +210,10 @@ def resolve_rules(
             need = "a number > 0" if kind == "beyond" else f"an integer >= {int(lo) + 1}"
             raise ParameterError(f"K of test {ti} must be {need}. Got {v!r}.")
         k_map[ti] = fv
-    if test8 not in ("both", "either"):
+    wording = base_test8 if test8 is None else test8
+    if wording not in ("both", "either"):
         raise ParameterError(f"The 'test8' parameter must be 'both' or 'either'. Got {test8!r}.")
-    return RuleSet(name=name, tests=chosen, k=k_map, test8=test8)  # type: ignore[arg-type]
+    return RuleSet(name=name, tests=chosen, k=k_map, test8=wording)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +286,9 @@ def _fire(
         if kind == "trend":
             out[1:] = (_run_length(d > 0) >= ki - 1) | (_run_length(d < 0) >= ki - 1)
         else:
+            sign = np.sign(d)  # signs, not products: tiny differences must not underflow to 0
             alt = np.zeros(d.size, dtype=bool)
-            alt[1:] = (d[1:] * d[:-1]) < 0
+            alt[1:] = (sign[1:] * sign[:-1]) < 0
             out[1:] = _run_length(alt) >= ki - 2
         return out
     if kind == "k_of_k1":
