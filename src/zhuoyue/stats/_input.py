@@ -44,7 +44,11 @@ def as_float_array(
         raise ParameterError(
             f"The {name!r} parameter of {func} must be 1-D. Got an array of shape {arr.shape}."
         )
-    bad = ~np.isfinite(arr)
+    # one cheap reduction decides the common case: a finite sum means every value is finite
+    if arr.size and not np.isfinite(np.add.reduce(arr)):
+        bad = ~np.isfinite(arr)
+    else:
+        bad = np.zeros(0, dtype=bool)
     if bad.any():
         inf = np.isinf(arr)
         if inf.any() or nan_policy != "omit":
@@ -69,13 +73,17 @@ def check_nan_policy(nan_policy: str) -> None:
         )
 
 
+#: values per block in the equal-size subgroup statistics (fits the CPU's L1/L2 cache)
+_STATS_BLOCK = 65536
+
+
 @dataclass(frozen=True, slots=True)
 class Groups:
     """Values arranged subgroup by subgroup."""
 
     values: FloatArray  # values ordered so that each subgroup is contiguous
     sizes: IntArray  # n_i per subgroup
-    starts: IntArray  # offset of each subgroup in ``values``
+    starts_: IntArray | None  # offset of each subgroup in ``values`` (None: derive from sizes)
     equal: int | None  # the common size when every subgroup has it
     labels: npt.NDArray[Any] | None  # label per subgroup, in order of first appearance
 
@@ -83,14 +91,22 @@ class Groups:
     def k(self) -> int:
         return int(self.sizes.size)
 
+    @property
+    def starts(self) -> IntArray:
+        if self.starts_ is not None:
+            return self.starts_
+        return np.concatenate(([0], np.cumsum(self.sizes)[:-1])).astype(np.int64)
+
     def means(self) -> FloatArray:
         if self.equal is not None:
-            return np.asarray(self.values.reshape(self.k, self.equal).mean(axis=1))
+            return self._equal_stats(want_range=False, want_sd=False)[0]
         return np.asarray(np.add.reduceat(self.values, self.starts) / self.sizes)
 
     def ranges(self) -> FloatArray:
         if self.equal is not None:
-            return np.asarray(np.ptp(self.values.reshape(self.k, self.equal), axis=1))
+            out = self._equal_stats(want_range=True, want_sd=False)[1]
+            assert out is not None
+            return out
         return np.asarray(
             np.maximum.reduceat(self.values, self.starts)
             - np.minimum.reduceat(self.values, self.starts)
@@ -99,15 +115,66 @@ class Groups:
     def sds(self, means: FloatArray | None = None) -> FloatArray:
         """Sample standard deviation (n - 1) of each subgroup (NaN for a subgroup of one)."""
         if self.equal is not None:
-            m = self.values.reshape(self.k, self.equal)
             if self.equal < 2:
                 return np.full(self.k, np.nan)
-            return np.asarray(m.std(axis=1, ddof=1))
+            out = self._equal_stats(want_range=False, want_sd=True)[2]
+            assert out is not None
+            return out
         mu = self.means() if means is None else means
         dev = self.values - np.repeat(mu, self.sizes)
         ss = np.add.reduceat(dev * dev, self.starts)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(np.sqrt(ss / (self.sizes - 1)))
+
+    def stats(
+        self, *, want_range: bool, want_sd: bool
+    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        """Means, and ranges and standard deviations when asked, in one pass over the data."""
+        if self.equal is not None and (self.equal >= 2 or not want_sd):
+            return self._equal_stats(want_range=want_range, want_sd=want_sd)
+        means = self.means()
+        return (
+            means,
+            self.ranges() if want_range else None,
+            self.sds(means) if want_sd else None,
+        )
+
+    def _equal_stats(
+        self, *, want_range: bool, want_sd: bool
+    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        """Equal subgroups: reduce across the short subgroup axis of cache-sized blocks.
+
+        NumPy reduces slowly along a short last axis (one inner loop per subgroup), so each
+        block of subgroups is transposed (n, block) and reduced across its n rows: the same
+        sums in the same order, element-wise over long rows.
+        """
+        n = int(self.equal or 1)
+        k = self.k
+        mat = self.values.reshape(k, n)
+        means = np.empty(k)
+        ranges = np.empty(k) if want_range else None
+        sds = np.empty(k) if want_sd else None
+        step = max(1, _STATS_BLOCK // n)
+        buf = np.empty((n, min(step, k)))  # one buffer reused by every block: no page faults
+        for lo in range(0, k, step):
+            hi = min(k, lo + step)
+            block = buf[:, : hi - lo]
+            np.copyto(block, mat[lo:hi].T)
+            mean = means[lo:hi]
+            np.add.reduce(block, axis=0, out=mean)
+            mean /= n
+            if ranges is not None:
+                r = ranges[lo:hi]
+                np.maximum.reduce(block, axis=0, out=r)
+                r -= np.minimum.reduce(block, axis=0)
+            if sds is not None:
+                block -= mean
+                block *= block
+                sd = sds[lo:hi]
+                np.add.reduce(block, axis=0, out=sd)
+                sd /= n - 1
+                np.sqrt(sd, out=sd)
+        return means, ranges, sds
 
 
 def make_groups(
@@ -133,9 +200,8 @@ def make_groups(
         sizes = np.full(k, size, dtype=np.int64)
         if k and n % size:
             sizes[-1] = n % size
-        starts = np.arange(k, dtype=np.int64) * size
         equal = size if n % size == 0 else None
-        return Groups(values, sizes, starts, equal, None)
+        return Groups(values, sizes, None, equal, None)
     labels = np.asarray(subgroups)
     if labels.ndim != 1 or labels.size != n:
         raise ParameterError(

@@ -57,7 +57,7 @@ from zhuoyue.stats.rules import (
     RuleSet,
     Violations,
     applicable_tests,
-    evaluate,
+    evaluate_chart,
     resolve_rules,
 )
 
@@ -139,33 +139,68 @@ def _where(groups: Groups | None, i: int, what: str = "subgroup") -> str:
     return f"{what} {i} (0-based)"
 
 
+def _select(x: npt.NDArray[Any], mask: BoolArray, full: bool) -> npt.NDArray[Any]:
+    """``x[mask]`` without the copy when every point is selected."""
+    return x if full else x[mask]
+
+
+def _weighted_mean(
+    x: FloatArray, sizes: npt.NDArray[np.int64], mask: BoolArray, full: bool, equal: bool
+) -> float:
+    """Σ nᵢxᵢ / Σ nᵢ over the selected points (the plain mean when sizes are equal)."""
+    xs = _select(x, mask, full)
+    if equal:
+        return float(np.mean(xs))
+    ns = _select(sizes, mask, full)
+    return float(np.dot(ns, xs) / np.sum(ns))
+
+
 def _sigma_from_subgroups(
     method: str,
     sizes: npt.NDArray[np.int64],
-    ranges: FloatArray,
-    sds: FloatArray,
+    ranges: FloatArray | None,
+    sds: FloatArray | None,
     mask: BoolArray,
     constants: str,
+    equal: int | None = None,
 ) -> float:
-    n = sizes[mask]
+    """Within-subgroup sigma of the phase I subgroups by ``method`` (see the module notes)."""
+    full = bool(mask.all())
+    n: Any = equal if equal is not None else sizes[mask]
+    same = equal is not None or bool(np.all(n == n[0]))
     if method in ("rbar", "rbar_unweighted"):
-        r = ranges[mask]
+        assert ranges is not None
+        r = _select(ranges, mask, full)
         d2 = K.d2(n, constants)
-        if method == "rbar_unweighted" or bool(np.all(n == n[0])):
+        if method == "rbar_unweighted" or same:
             return float(np.mean(r / d2))
         w = (d2 / K.d3(n, constants)) ** 2
         return float(np.sum(w * r / d2) / np.sum(w))
-    s = sds[mask]
+    assert sds is not None
+    s = _select(sds, mask, full)
     c4 = K.c4(n)
     if method in ("sbar", "sbar_unweighted"):
-        if method == "sbar_unweighted" or bool(np.all(n == n[0])):
+        if method == "sbar_unweighted" or same:
             return float(np.mean(s / c4))
         w = c4 * c4 / (1.0 - c4 * c4)
         return float(np.sum(w * s / c4) / np.sum(w))
     # pooled
+    if equal is not None:
+        total = float(s.size * (equal - 1))
+        return float(np.sqrt(np.mean(s * s)) / K.c4(total + 1.0))
     dof = (n - 1).astype(np.float64)
     total = float(dof.sum())
     return float(np.sqrt(np.sum(dof * s * s) / total) / K.c4(total + 1.0))
+
+
+def _given_excluded(
+    k: int, phase1: Any, exclude: Any, mask: BoolArray, func: str, what: str
+) -> tuple[int, ...]:
+    """Phase I points left out by ``exclude`` (reported in ``result.excluded``)."""
+    if exclude is None:
+        return ()
+    designated = phase1_mask(k, phase1, None, func, what)
+    return tuple(int(i) for i in np.flatnonzero(~mask & designated))
 
 
 def _require_phase1(
@@ -221,19 +256,20 @@ def _panel(
         lcl = np.maximum(lcl, floor)
     if cap is not None:
         ucl = np.minimum(ucl, cap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (statistic - c) / s
-        beyond = (statistic > ucl) | (statistic < lcl)
-    violations = evaluate(
-        z, rules, statistic=statistic, beyond_limits=beyond, zones=zones, only=only
+    center_v = _collapse(c if c.ndim else float(c))
+    sigma_v = _collapse(s if s.ndim else float(s))
+    lcl_v = _collapse(lcl if lcl.ndim else float(lcl))
+    ucl_v = _collapse(ucl if ucl.ndim else float(ucl))
+    violations = evaluate_chart(
+        statistic, center_v, sigma_v, lcl_v, ucl_v, rules, zones=zones, only=only
     )
     return Panel(
         name=name,
         statistic=statistic,
-        center=_collapse(c if c.ndim else float(c)),
-        lcl=_collapse(lcl if lcl.ndim else float(lcl)),
-        ucl=_collapse(ucl if ucl.ndim else float(ucl)),
-        sigma=_collapse(s if s.ndim else float(s)),
+        center=center_v,
+        lcl=lcl_v,
+        ucl=ucl_v,
+        sigma=sigma_v,
         violations=violations,
         tests=applicable_tests(rules, zones=zones, only=only),
         extra=dict(extra or {}),
@@ -333,9 +369,11 @@ def _xbar(
             f"{int(groups.sizes.max())} values. Use constants='exact'."
         )
     sizes = groups.sizes
-    means = groups.means()
-    ranges = groups.ranges() if dispersion == "r" or method.startswith("rbar") else None
-    sds = groups.sds(means) if dispersion == "s" or not method.startswith("rbar") else None
+    equal = groups.equal
+    means, ranges, sds = groups.stats(
+        want_range=dispersion == "r" or method.startswith("rbar"),
+        want_sd=dispersion == "s" or not method.startswith("rbar"),
+    )
     disp = ranges if dispersion == "r" else sds
     assert disp is not None
     k = groups.k
@@ -343,35 +381,29 @@ def _xbar(
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "subgroups")
-    given_excluded = tuple(
-        int(i) for i in np.flatnonzero(~mask & phase1_mask(k, phase1, None, func))
-    )
+    given_excluded = _given_excluded(k, phase1, exclude, mask, func, "subgroups")
     warnings: list[str] = []
-    if groups.equal is None and isinstance(subgroups, (int, np.integer)):
+    if equal is None and isinstance(subgroups, (int, np.integer)):
         warnings.append(
             f"the last subgroup has {int(sizes[-1])} values, fewer than the subgroup size "
             f"{int(subgroups)}; it is kept with its own limits"
         )
-    nsq = np.sqrt(sizes.astype(np.float64))
-    d2n = K.d2(sizes, constants) if dispersion == "r" else None
-    d3n = K.d3(sizes, constants) if dispersion == "r" else None
-    c4n = K.c4(sizes) if dispersion == "s" else None
+    # constants per subgroup only when the sizes differ: scalar limits otherwise
+    n_c: Any = equal if equal is not None else sizes
+    nsq = np.sqrt(np.asarray(n_c, dtype=np.float64))
+    d2n = K.d2(n_c, constants) if dispersion == "r" else None
+    d3n = K.d3(n_c, constants) if dispersion == "r" else None
+    c4n = K.c4(n_c) if dispersion == "s" else None
     found: list[int] = []
     for _ in range(_MAX_ITER + 1):
+        full = bool(mask.all())
         cen = (
-            float(np.sum(sizes[mask] * means[mask]) / np.sum(sizes[mask]))
+            _weighted_mean(means, sizes, mask, full, equal is not None)
             if g_center is None
             else g_center
         )
         if g_sigma is None:
-            sig = _sigma_from_subgroups(
-                method,
-                sizes,
-                ranges if ranges is not None else np.empty(0),
-                sds if sds is not None else np.empty(0),
-                mask,
-                constants,
-            )
+            sig = _sigma_from_subgroups(method, sizes, ranges, sds, mask, constants, equal)
             _require_spread(sig, func, "every phase I subgroup has zero spread")
             sig_label = _LABELS[method]
         else:
@@ -381,8 +413,8 @@ def _xbar(
         if dispersion == "r":
             assert d2n is not None and d3n is not None
             if dispersion_center == "mean" and estimating:
-                dcen: float | FloatArray = float(
-                    np.sum(sizes[mask] * disp[mask]) / np.sum(sizes[mask])
+                dcen: float | FloatArray = _weighted_mean(
+                    disp, sizes, mask, full, equal is not None
                 )
             else:
                 dcen = d2n * sig
@@ -390,7 +422,7 @@ def _xbar(
         else:
             assert c4n is not None
             if dispersion_center == "mean" and estimating:
-                dcen = float(np.sum(sizes[mask] * disp[mask]) / np.sum(sizes[mask]))
+                dcen = _weighted_mean(disp, sizes, mask, full, equal is not None)
             else:
                 dcen = c4n * sig
             d_panel = _panel(
@@ -546,12 +578,16 @@ def xbar_s(
 def _sigma_individuals(
     method: str, x: FloatArray, mr: FloatArray, mask: BoolArray, constants: str
 ) -> float:
+    full = bool(mask.all())
     if method == "sd":
-        v = x[mask]
+        v = _select(x, mask, full)
         return float(np.std(v, ddof=1) / K.c4(v.size))
-    mr_mask = np.zeros(x.size, dtype=bool)
-    mr_mask[1:] = mask[1:] & mask[:-1]
-    m = mr[mr_mask]
+    if full:
+        m = mr[1:]
+    else:
+        mr_mask = np.zeros(x.size, dtype=bool)
+        mr_mask[1:] = mask[1:] & mask[:-1]
+        m = mr[mr_mask]
     if m.size == 0:
         return float("nan")
     if method == "mr_median":
@@ -601,12 +637,12 @@ def imr(
         raise DataError(f"{func} needs data; got no values.", code="empty")
     g_center = None if center is None else check_finite_scalar(center, "center", func)
     g_sigma = None if sigma is None else check_positive_scalar(sigma, "sigma", func)
-    mr = np.full(n, np.nan)
-    mr[1:] = np.abs(np.diff(x))
+    mr = np.empty(n)
+    mr[0] = np.nan
+    np.subtract(x[1:], x[:-1], out=mr[1:])
+    np.abs(mr[1:], out=mr[1:])
     mask = phase1_mask(n, phase1, exclude, func, "points")
-    given_excluded = tuple(
-        int(i) for i in np.flatnonzero(~mask & phase1_mask(n, phase1, None, func, "points"))
-    )
+    given_excluded = _given_excluded(n, phase1, exclude, mask, func, "points")
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "points")
@@ -615,7 +651,7 @@ def imr(
     found: list[int] = []
     warnings: list[str] = []
     for _ in range(_MAX_ITER + 1):
-        cen = float(np.mean(x[mask])) if g_center is None else g_center
+        cen = float(np.mean(_select(x, mask, bool(mask.all())))) if g_center is None else g_center
         if g_sigma is None:
             sig = _sigma_individuals(method, x, mr, mask, constants)
             _require_spread(
@@ -649,7 +685,7 @@ def imr(
         sigma=sig,
         sigma_method=sig_label,
         constants=constants,
-        sizes=np.ones(n, dtype=np.int64),
+        sizes=np.broadcast_to(np.int64(1), (n,)),  # a read-only view: no memory per point
         panels={"i": i_panel, "mr": mr_panel},
         phase1=mask,
         phase1_end=_phase1_end(n, phase1, estimating),
@@ -759,9 +795,7 @@ def _attribute(
         if chart in ("c", "u") and g_center <= 0.0:
             raise ParameterError(f"The 'center' parameter of {func} must be > 0. Got {center!r}.")
     mask = phase1_mask(n_pts, phase1, exclude, func, "samples")
-    given_excluded = tuple(
-        int(i) for i in np.flatnonzero(~mask & phase1_mask(n_pts, phase1, None, func, "samples"))
-    )
+    given_excluded = _given_excluded(n_pts, phase1, exclude, mask, func, "samples")
     estimating = g_center is None
     if estimating:
         _require_phase1(mask, 2, func, "samples", "center=")
@@ -999,9 +1033,7 @@ def _time_weighted_base(
     if k == 0:
         raise DataError(f"{func} needs data; got no values.", code="empty")
     mask = phase1_mask(k, phase1, exclude, func, "points")
-    given_excluded = tuple(
-        int(i) for i in np.flatnonzero(~mask & phase1_mask(k, phase1, None, func, "points"))
-    )
+    given_excluded = _given_excluded(k, phase1, exclude, mask, func, "points")
     estimating = g_center is None or g_sigma is None
     if estimating:
         _require_phase1(mask, 2, func, "points")

@@ -50,6 +50,7 @@ __all__ = [
     "Violations",
     "applicable_tests",
     "evaluate",
+    "evaluate_chart",
     "resolve_rules",
 ]
 
@@ -245,62 +246,176 @@ class Violations:
         return Violations(np.empty(0, np.int64), np.empty(0, np.int64))
 
 
-def _run_length(flag: BoolArray) -> IntArray:
-    """Length of the run of True ending at each position (0 where False)."""
-    idx = np.arange(flag.size, dtype=np.int64)
-    last_false = np.maximum.accumulate(np.where(flag, -1, idx))
-    return np.asarray(idx - last_false, dtype=np.int64)
+def _shift_and(out: BoolArray, src: BoolArray, k: int) -> None:
+    """``out[i] &= src[i - k]`` in place; positions before the series start become False."""
+    if k >= out.size:
+        out[:] = False
+        return
+    out[k:] &= src[: out.size - k]
+    out[:k] = False
 
 
-def _window_count(flag: BoolArray, width: int) -> IntArray:
-    """Number of True among the last ``width`` positions ending at each position."""
+def _all_window(flag: BoolArray, width: int) -> BoolArray:
+    """True where the last ``width`` positions are all True (False where fewer exist).
+
+    Built by doubling (runs of 1, 2, 4, ... combined by the binary digits of ``width``):
+    about 2·log2(width) passes over a bool array, no integer arrays.
+    """
+    result: BoolArray | None = None
+    offset = 0
+    block = flag
+    span = 1
+    rem = width
+    while True:
+        if rem & 1:
+            if result is None:
+                result = block.copy()
+                offset = span
+            else:
+                _shift_and(result, block, offset)
+                offset += span
+        rem >>= 1
+        if not rem:
+            break
+        doubled = block.copy()
+        _shift_and(doubled, block, span)
+        block = doubled
+        span *= 2
+    assert result is not None
+    return result
+
+
+def _same_sign_run(pos: BoolArray, neg: BoolArray, width: int) -> BoolArray:
+    """True where the last ``width`` positions are all ``pos`` or all ``neg``.
+
+    One window over "same nonzero sign as the previous position" instead of one window per sign.
+    """
+    if width <= 1:
+        return pos | neg
+    same = np.zeros(pos.size, dtype=bool)
+    np.logical_or(pos[1:] & pos[:-1], neg[1:] & neg[:-1], out=same[1:])
+    return _all_window(same, width - 1)
+
+
+def _window_count(flag: BoolArray, width: int) -> npt.NDArray[np.integer[Any]]:
+    """Number of True among the last ``width`` positions (those that exist) at each position."""
+    if width <= 32:
+        src = flag.view(np.uint8)
+        acc = src.copy()
+        for j in range(1, min(width, flag.size)):
+            acc[j:] += src[: flag.size - j]
+        return acc
     c = np.empty(flag.size + 1, dtype=np.int64)
     c[0] = 0
     np.cumsum(flag, out=c[1:])
     lo = np.maximum(np.arange(1, flag.size + 1) - width, 0)
-    return c[1:] - c[lo]
+    return np.asarray(c[1:] - c[lo])
+
+
+class _Masks:
+    """Zone comparisons shared between tests, computed once each.
+
+    Either from ``z`` or, when the centre and sigma are the same for every point, straight from
+    the statistic against ``centre ± level·sigma`` (no ``z`` array is needed at all).
+    """
+
+    def __init__(
+        self, z: FloatArray | None, x: FloatArray, center: float = 0.0, sigma: float = 1.0
+    ) -> None:
+        self.z = z
+        self.x = x
+        self.center = center
+        self.sigma = sigma
+        self._cache: dict[tuple[str, float], BoolArray] = {}
+        self._abs: FloatArray | None = None
+        self._steps: tuple[BoolArray, BoolArray] | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.x.size)
+
+    def steps(self, x: FloatArray) -> tuple[BoolArray, BoolArray]:
+        """Up and down steps of the plotted statistic (shared by the trend and alternation tests)."""
+        if self._steps is None:
+            d = x[1:] - x[:-1]
+            self._steps = (d > 0, d < 0)
+        return self._steps
+
+    def _abs_z(self) -> FloatArray:
+        assert self.z is not None
+        if self._abs is None:
+            self._abs = np.abs(self.z)
+        return self._abs
+
+    def get(self, op: str, level: float) -> BoolArray:
+        key = (op, level)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if self.z is not None:
+            if op == ">":
+                hit = self.z > level
+            elif op == "<":
+                hit = self.z < -level
+            elif op == "|>|":
+                hit = self._abs_z() > level
+            else:  # "|<=|"
+                hit = self._abs_z() <= level
+        else:
+            upper = self.center + level * self.sigma
+            lower = self.center - level * self.sigma
+            if op == ">":
+                hit = self.x > upper
+            elif op == "<":
+                hit = self.x < lower
+            elif op == "|>|":
+                hit = self.get(">", level) | self.get("<", level)
+            else:  # "|<=|": NaN is neither beyond nor within
+                hit = (self.x >= lower) & (self.x <= upper)
+        self._cache[key] = hit
+        return hit
 
 
 def _fire(
     kind: str,
     k: float,
     zone: float,
-    z: FloatArray,
+    masks: _Masks,
     x: FloatArray,
     beyond: BoolArray | None,
     both: bool,
 ) -> BoolArray:
-    n = z.size
+    n = masks.size
     if kind == "beyond":
-        if beyond is not None:
-            return beyond
-        return np.abs(z) > k
+        return beyond if beyond is not None else masks.get("|>|", k)
     ki = int(k)
     if kind == "same_side":
-        return (_run_length(z > 0) >= ki) | (_run_length(z < 0) >= ki)
+        return _same_sign_run(masks.get(">", 0.0), masks.get("<", 0.0), ki)
     if kind in ("trend", "alternate"):
         out = np.zeros(n, dtype=bool)
         if n < 2:
             return out
-        d = np.diff(x)
+        up, dn = masks.steps(x)
         if kind == "trend":
-            out[1:] = (_run_length(d > 0) >= ki - 1) | (_run_length(d < 0) >= ki - 1)
+            # K points steadily moving = K - 1 consecutive steps of one nonzero sign
+            out[1:] = _same_sign_run(up, dn, ki - 1)
         else:
-            sign = np.sign(d)  # signs, not products: tiny differences must not underflow to 0
-            alt = np.zeros(d.size, dtype=bool)
-            alt[1:] = (sign[1:] * sign[:-1]) < 0
-            out[1:] = _run_length(alt) >= ki - 2
+            # signs compared, never multiplied: tiny differences must not underflow to 0
+            alt = np.zeros(up.size, dtype=bool)
+            alt[1:] = (up[1:] & dn[:-1]) | (dn[1:] & up[:-1])
+            out[1:] = _all_window(alt, ki - 2)
         return out
     if kind == "k_of_k1":
-        up = z > zone
-        dn = z < -zone
+        up = masks.get(">", zone)
+        dn = masks.get("<", zone)
         return (up & (_window_count(up, ki + 1) >= ki)) | (dn & (_window_count(dn, ki + 1) >= ki))
     if kind == "within":
-        return _run_length(np.abs(z) <= zone) >= ki
+        return _all_window(masks.get("|<=|", zone), ki)
     if kind == "mixture":
-        out = _run_length(np.abs(z) > zone) >= ki
+        out = _all_window(masks.get("|>|", zone), ki)
         if both:
-            out &= (_window_count(z > zone, ki) > 0) & (_window_count(z < -zone, ki) > 0)
+            out &= ~_all_window(~masks.get(">", zone), ki)
+            out &= ~_all_window(~masks.get("<", zone), ki)
         return out
     raise AssertionError(kind)  # pragma: no cover
 
@@ -317,6 +432,61 @@ def applicable_tests(
     )
 
 
+#: points per block of rule evaluation: the working set stays in the CPU cache
+BLOCK = 65536
+
+ArrayOrScalar = float | FloatArray | None
+_BlockInputs = tuple[FloatArray | None, FloatArray, BoolArray | None, float, float]
+
+
+def _lookback(rules: RuleSet, tests: tuple[int, ...]) -> int:
+    """Points before a block that its windows can reach (the widest window plus one)."""
+    return max((int(rules.k_of(t)) + 2 for t in tests if rules.kind(t) != "beyond"), default=0)
+
+
+def _part(x: ArrayOrScalar, sl: slice) -> ArrayOrScalar:
+    if isinstance(x, np.ndarray) and x.ndim:
+        return x[sl]
+    return x
+
+
+def _run_blocks(
+    n: int,
+    rules: RuleSet,
+    tests: tuple[int, ...],
+    block_inputs: Any,
+    block: int,
+) -> Violations:
+    """Run ``tests`` block by block; ``block_inputs(slice)`` gives (z, statistic, beyond)."""
+    if not tests or n == 0:
+        return Violations.empty()
+    overlap = _lookback(rules, tests)
+    both = rules.test8 == "both"
+    idx_parts: list[IntArray] = []
+    rule_parts: list[IntArray] = []
+    for lo in range(0, n, block):
+        start = max(0, lo - overlap)
+        hi = min(n, lo + block)
+        z, x, beyond, center, sigma = block_inputs(slice(start, hi))
+        masks = _Masks(z, x, center, sigma)
+        skip = lo - start  # points of the overlap: evaluated only as history
+        for test in tests:
+            kind, default_k, zone = RULE_SETS[rules.name][test]
+            k = rules.k_of(test)
+            use_limits = beyond if (kind == "beyond" and k == default_k) else None
+            fired = _fire(kind, k, zone, masks, x, use_limits, both)
+            hit = np.flatnonzero(fired[skip:] if skip else fired)
+            if hit.size:
+                idx_parts.append(hit.astype(np.int64) + lo)
+                rule_parts.append(np.full(hit.size, test, dtype=np.int64))
+    if not idx_parts:
+        return Violations.empty()
+    index = np.concatenate(idx_parts)
+    rule = np.concatenate(rule_parts)
+    order = np.lexsort((rule, index))
+    return Violations(index[order], rule[order])
+
+
 def evaluate(
     z: npt.ArrayLike,
     rules: RuleSet,
@@ -325,6 +495,7 @@ def evaluate(
     beyond_limits: npt.ArrayLike | None = None,
     zones: bool = True,
     only: Iterable[int] | None = None,
+    block: int = BLOCK,
 ) -> Violations:
     """Evaluate ``rules`` on a series of standardized points ``z``.
 
@@ -343,6 +514,9 @@ def evaluate(
         zone-free tests (1-4 of GB/T 4091, 1 and 4 of WE) are applied.
     only : iterable of int, optional
         Restrict to these tests (e.g. ``(1,)`` for moving-range, EWMA and CUSUM charts).
+    block : int
+        Points per block; the series is evaluated block by block with enough history before
+        each block that the result does not depend on the block size.
 
     Examples
     --------
@@ -354,19 +528,52 @@ def evaluate(
     zz = np.asarray(z, dtype=np.float64)
     xx = zz if statistic is None else np.asarray(statistic, dtype=np.float64)
     bl = None if beyond_limits is None else np.asarray(beyond_limits, dtype=bool)
-    idx_parts: list[IntArray] = []
-    rule_parts: list[IntArray] = []
-    for test in applicable_tests(rules, zones=zones, only=only):
-        kind, default_k, zone = RULE_SETS[rules.name][test]
-        k = rules.k_of(test)
-        use_limits = bl if (kind == "beyond" and k == default_k) else None
-        hit = np.flatnonzero(_fire(kind, k, zone, zz, xx, use_limits, rules.test8 == "both"))
-        if hit.size:
-            idx_parts.append(hit.astype(np.int64))
-            rule_parts.append(np.full(hit.size, test, dtype=np.int64))
-    if not idx_parts:
-        return Violations.empty()
-    index = np.concatenate(idx_parts)
-    rule = np.concatenate(rule_parts)
-    order = np.lexsort((rule, index))
-    return Violations(index[order], rule[order])
+    tests = applicable_tests(rules, zones=zones, only=only)
+
+    def inputs(sl: slice) -> _BlockInputs:
+        return zz[sl], xx[sl], None if bl is None else bl[sl], 0.0, 1.0
+
+    return _run_blocks(zz.size, rules, tests, inputs, max(int(block), 1))
+
+
+def evaluate_chart(
+    statistic: FloatArray,
+    center: ArrayOrScalar,
+    sigma: ArrayOrScalar,
+    lcl: ArrayOrScalar,
+    ucl: ArrayOrScalar,
+    rules: RuleSet,
+    *,
+    zones: bool = True,
+    only: Iterable[int] | None = None,
+    block: int = BLOCK,
+) -> Violations:
+    """:func:`evaluate` on a plotted statistic with its centre, sigma and limits.
+
+    ``z`` and the beyond-limits flags are computed block by block (centre, sigma and limits may
+    be scalars or per-point arrays), so no full-length temporary is ever allocated.
+    """
+    tests = applicable_tests(rules, zones=zones, only=only)
+    stat = np.asarray(statistic, dtype=np.float64)
+
+    scalar = not isinstance(center, np.ndarray) and not isinstance(sigma, np.ndarray)
+
+    def inputs(sl: slice) -> _BlockInputs:
+        x = stat[sl]
+        lo_lim = _part(lcl, sl)
+        up_lim = _part(ucl, sl)
+        if up_lim is not None and lo_lim is not None:
+            beyond = (x > up_lim) | (x < lo_lim)
+        elif up_lim is not None:
+            beyond = x > up_lim
+        elif lo_lim is not None:
+            beyond = x < lo_lim
+        else:
+            beyond = np.zeros(x.size, dtype=bool)
+        if scalar and sigma is not None:
+            return None, x, beyond, float(center), float(sigma)  # type: ignore[arg-type]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = (x - _part(center, sl)) / _part(sigma, sl)  # type: ignore[operator]
+        return np.asarray(z, dtype=np.float64), x, beyond, 0.0, 1.0
+
+    return _run_blocks(stat.size, rules, tests, inputs, max(int(block), 1))
