@@ -4,6 +4,7 @@ Run from the project root::
 
     .venv/bin/python bench/bench_spc.py [--sizes 1e4,1e5,1e6,1e7] [--repeat N]
                                         [--peers/--no-peers] [--peer-timeout 60] [--json out.json]
+                                        [--malloc tuned|default]
 
 For every size (number of standard-normal values, fixed seed) it times, in one run:
 
@@ -21,6 +22,11 @@ Reported per row: seconds, the ratio to numpy.sum at the same size, the speed-up
 over the peer (and over the fastest peer, on zhuoyue's rows), and for zhuoyue the peak memory
 traced by tracemalloc during the call (NumPy reports its buffers to tracemalloc) divided by the
 size of the input array. The Markdown report goes to stdout, progress to stderr.
+
+``--malloc tuned`` (the default) applies :func:`zhuoyue._malloc.tune_allocator` in this process
+and in every peer subprocess, as the ``zhuoyue`` command and server do; ``--malloc default``
+leaves glibc's allocator as a plain ``import zhuoyue`` in someone else's program finds it (then
+fresh result arrays cost page faults; see the ``page_faults`` column).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zhuoyue import stats
+from zhuoyue._malloc import tune_allocator
 
 try:
     from peers import PEER_NOTES, PEERS
@@ -145,8 +152,10 @@ def peak_traced(fn: Callable[[], Any]) -> tuple[int, Any]:
 # --------------------------------------------------------------------------- peer subprocess
 
 
-def peer_worker(peer: str, task: str, size: int, repeat: int) -> None:
+def peer_worker(peer: str, task: str, size: int, repeat: int, malloc: str) -> None:
     """Subprocess side: warm up, say "ready", time the call, print one JSON line."""
+    if malloc == "tuned":
+        tune_allocator()
     # the protocol owns the real stdout; anything a peer prints goes to stderr instead
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout.flush()
@@ -190,10 +199,12 @@ def _read_line(fd: int, buf: bytearray, timeout: float) -> str | None:
     return line.decode()
 
 
-def run_peer(peer: str, task: str, size: int, repeat: int, timeout: float) -> dict[str, Any]:
+def run_peer(
+    peer: str, task: str, size: int, repeat: int, timeout: float, malloc: str
+) -> dict[str, Any]:
     """Parent side: start the worker, wait for "ready", then give the timed call ``timeout``."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--peer-worker", peer, task, str(size)]
-    cmd += ["--repeat", str(repeat)]
+    cmd += ["--repeat", str(repeat), "--malloc", malloc]
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, bufsize=0)
         assert proc.stdout is not None
@@ -249,6 +260,7 @@ def bench_size(
     with_peers: bool,
     timeout: float,
     timed_out: dict[tuple[str, str], int],
+    malloc: str,
 ) -> list[Row]:
     rows: list[Row] = []
     values = make_values(size)
@@ -284,7 +296,7 @@ def bench_size(
                 slower.append(peer)
                 continue
             log(f"size {size:.0e}: {peer} {task} ...")
-            out = run_peer(peer, task, size, repeat, timeout)
+            out = run_peer(peer, task, size, repeat, timeout, malloc)
             row = Row(size, task, peer, out["status"])
             if out["status"] == "ok":
                 row.seconds, row.runs = out["seconds"], out["runs"]
@@ -481,6 +493,13 @@ def report(info: dict[str, Any], command: str, rows: Sequence[Row], args: Any) -
         f"{max(args.repeat, 20)}); peers: one run in a subprocess after a warm-up, best of "
         f"{args.repeat} only when a run takes < {FAST_PEER_RUN:g} s; "
         f"timeout {args.peer_timeout:g} s",
+        f"- allocator: {info['malloc']} ("
+        + (
+            "glibc tuned by zhuoyue._malloc.tune_allocator, as the zhuoyue command runs"
+            if info["malloc"] == "tuned"
+            else "glibc defaults, as a plain import in another program"
+        )
+        + ")",
         "",
         markdown_table(rows, args.peer_timeout),
         "",
@@ -514,13 +533,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--peer-timeout", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument(
+        "--malloc",
+        choices=("tuned", "default"),
+        default="tuned",
+        help="allocator: tuned as zhuoyue's processes run it (default), or glibc's default",
+    )
+    parser.add_argument(
         "--peer-worker", nargs=3, metavar=("PEER", "TASK", "SIZE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.peer_worker:
         peer, task, size = args.peer_worker
-        peer_worker(peer, task, int(size), args.repeat)
+        peer_worker(peer, task, int(size), args.repeat, args.malloc)
         return
+    if args.malloc == "tuned" and not tune_allocator():
+        log("warning: the allocator could not be tuned here (not glibc); running with defaults")
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     command = shlex.join([".venv/bin/python", "bench/bench_spc.py", *sys.argv[1:]])
@@ -528,8 +555,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows: list[Row] = []
     timed_out: dict[tuple[str, str], int] = {}
     for size in args.sizes:
-        rows += bench_size(size, args.repeat, args.peers, args.peer_timeout, timed_out)
+        rows += bench_size(size, args.repeat, args.peers, args.peer_timeout, timed_out, args.malloc)
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["malloc"] = args.malloc
     text = report(info, command, rows, args)
     print(text)
     if args.json:

@@ -72,6 +72,9 @@ def _demo(*, out: Path, lang: str) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    from zhuoyue._malloc import tune_allocator
+
+    tune_allocator()
     app(prog_name="zhuoyue")
 
 

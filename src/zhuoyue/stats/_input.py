@@ -74,7 +74,7 @@ def check_nan_policy(nan_policy: str) -> None:
 
 
 #: values per block in the equal-size subgroup statistics (fits the CPU's L1/L2 cache)
-_STATS_BLOCK = 65536
+_STATS_BLOCK = 16000
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +197,12 @@ def make_groups(
             labels_arr: npt.NDArray[Any] = np.arange(n, dtype=np.int64) // size
             return make_groups(values, labels_arr, func, nan_policy=nan_policy)
         k = -(-n // size)
-        sizes = np.full(k, size, dtype=np.int64)
-        if k and n % size:
-            sizes[-1] = n % size
         equal = size if n % size == 0 else None
+        if equal is not None:
+            sizes = np.broadcast_to(np.int64(size), (k,))  # a read-only view: no memory per point
+        else:
+            sizes = np.full(k, size, dtype=np.int64)
+            sizes[-1] = n % size
         return Groups(values, sizes, None, equal, None)
     labels = np.asarray(subgroups)
     if labels.ndim != 1 or labels.size != n:

@@ -414,8 +414,8 @@ def _fire(
     if kind == "mixture":
         out = _all_window(masks.get("|>|", zone), ki)
         if both:
-            out &= ~_all_window(~masks.get(">", zone), ki)
-            out &= ~_all_window(~masks.get("<", zone), ki)
+            # all beyond 1σ and not all on one side = points on both sides
+            out &= ~_same_sign_run(masks.get(">", zone), masks.get("<", zone), ki)
         return out
     raise AssertionError(kind)  # pragma: no cover
 
