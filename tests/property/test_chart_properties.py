@@ -737,3 +737,50 @@ def test_rules_alternation_independent_of_scale():
     for step in (1.0, 1e-100, 1e-170):
         z = np.array([0.0, step] * 7)
         assert evaluate(z, rules).to_list() == [{"index": 13, "rule": 4}], step
+
+
+@SOME
+@given(
+    z=z_series,
+    rule_set=st.sampled_from(["gb4091", "we"]),
+    data=st.data(),
+    block=st.integers(1, 40),
+)
+def test_rules_do_not_depend_on_the_block_size(z, rule_set, data, block):
+    # the series is evaluated block by block with enough history before each block
+    ks = data.draw(k_values(rule_set))
+    rules = resolve_rules(rule_set, k=ks)
+    arr = np.array(z, dtype=np.float64)
+    whole = evaluate(arr, rules, block=10**6).to_list()
+    assert evaluate(arr, rules, block=block).to_list() == whole
+    assert whole == reference_rules(z, z, rule_set, list(RULE_SETS[rule_set]), ks, "both")
+
+
+@SOME
+@given(
+    seed=seeds,
+    m=st.integers(0, 300),
+    center=st.floats(-50, 50),
+    sigma=st.floats(0.01, 10),
+    per_point=st.booleans(),
+    block=st.integers(1, 64),
+)
+def test_evaluate_chart_equals_evaluate_on_z(seed, m, center, sigma, per_point, block):
+    # scalar centre and sigma: zones are compared on the statistic, without a z array;
+    # per-point centre and sigma: through z. Both agree with evaluate() on z.
+    rng = np.random.default_rng(seed)
+    x = center + sigma * rng.standard_normal(m) * rng.choice([0.5, 1.5, 3.0], m)
+    c = np.full(m, center) if per_point else center
+    s = np.full(m, sigma) if per_point else sigma
+    lcl, ucl = center - 3 * sigma, center + 3 * sigma
+    rules = resolve_rules("gb4091")
+    z = (x - center) / sigma
+    expected = evaluate(z, rules, statistic=x, beyond_limits=(x > ucl) | (x < lcl)).to_list()
+    got = rules_chart(x, c, s, lcl, ucl, rules, block)
+    assert got == expected
+
+
+def rules_chart(x, c, s, lcl, ucl, rules, block):
+    from zhuoyue.stats.rules import evaluate_chart
+
+    return evaluate_chart(x, c, s, lcl, ucl, rules, block=block).to_list()
