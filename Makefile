@@ -13,7 +13,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet "pip==26.3"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[all]'
 	@touch $(STAMP)
 
@@ -42,7 +42,7 @@ bench: install
 # Re-pin every dependency after changing pyproject.toml.
 lock:
 	rm -rf /tmp/zhuoyue-lock && $(PYTHON) -m venv /tmp/zhuoyue-lock
-	/tmp/zhuoyue-lock/bin/pip install --quiet --upgrade "pip>=24"
+	/tmp/zhuoyue-lock/bin/pip install --quiet "pip==26.3"
 	/tmp/zhuoyue-lock/bin/pip install --quiet -e '.[all]'
 	/tmp/zhuoyue-lock/bin/pip freeze --exclude-editable | grep -v '^zhuoyue' > constraints.txt
 

@@ -134,3 +134,13 @@ def test_missing_and_folder(tmp_path: Path) -> None:
         read_table(p, sheet="x")
     # every error is also the builtin it refines
     assert issubclass(InputFileError, OSError) and issubclass(DataError, ValueError)
+
+
+def test_parquet_nan_is_not_finite(tmp_path: Path) -> None:
+    p = tmp_path / "n.parquet"
+    pl.DataFrame({"v": [1.0, float("nan"), float("inf")]}).write_parquet(p)
+    _, _, problems = read_table(p).numbers("v")
+    assert [(q.row, q.code, q.value) for q in problems] == [
+        (3, "not_finite", "nan"),
+        (4, "not_finite", "inf"),
+    ]

@@ -45,6 +45,7 @@ def _int_list(text: str | None, flag: str) -> tuple[int, ...] | None:
     return items
 
 
+@handle_errors()
 def spc(
     file: Annotated[
         Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")
@@ -168,45 +169,9 @@ def spc(
 ) -> None:
     """Control chart with run rules of one column of a file (CSV, Excel, Parquet).
 
-    Exit codes: 0 ok, 2 bad option, 3 file unreadable, 4 bad data (every bad row is listed), 5 the
-    report cannot be written, 1 internal error.
+    Exit codes: 0 ok, 1 internal error, 2 bad option, 3 file unreadable, 4 bad data (every bad
+    row is listed), 5 report not written.
     """
-    _spc(**locals())
-
-
-@handle_errors()
-def _spc(
-    *,
-    file: Path,
-    chart: Chart,
-    value: str,
-    subgroup: str | None,
-    subgroup_size: int | None,
-    size: str | None,
-    sheet: str | None,
-    center: float | None,
-    sigma: float | None,
-    phase1_rows: int | None,
-    exclude: str | None,
-    iterate: bool,
-    sigma_method: str | None,
-    constants: str,
-    rules: Rules,
-    tests: str | None,
-    test8: str,
-    lam: float | None,
-    ell: float | None,
-    limits: str | None,
-    k: float | None,
-    h: float | None,
-    units: str | None,
-    headstart: float | None,
-    skip_blank: bool,
-    json_out: bool,
-    out: Path | None,
-    lang: str,
-    title: str | None,
-) -> None:
     if lang not in ("zh", "en"):
         raise ParameterError(f"--lang must be zh or en. Got {lang!r}.")
     req = SpcRequest(

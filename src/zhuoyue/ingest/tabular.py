@@ -104,48 +104,37 @@ class Table:
             text = s.cast(pl.String).str.strip_chars()
             blank = (text.is_null() | (text == "")).to_numpy()
             arr = text.cast(pl.Float64, strict=False).to_numpy().astype(np.float64, copy=False)
-        bad_number = np.isnan(arr) & ~blank
-        if text is not None:
-            # "nan" parses as NaN: treat it like other non-finite values below
+        if text is None:
+            bad_number = np.zeros(arr.size, dtype=bool)
+        else:
+            # "nan" parses as NaN: it is reported with the other non-finite values
             nan_text = (
                 text.str.to_lowercase().is_in(["nan", "+nan", "-nan"]).fill_null(False).to_numpy()
             )
-            bad_number &= ~nan_text
+            bad_number = np.isnan(arr) & ~blank & ~nan_text
         non_finite = ~np.isfinite(arr) & ~blank & ~bad_number
+        checks = [
+            (bad_number, "not_a_number", "is not a number."),
+            (non_finite, "not_finite", "is not a finite number. Enter the measured value."),
+        ]
         problems: list[Problem] = []
-        raw = None if text is None else text
-        for i in np.flatnonzero(bad_number):
-            value = None if raw is None else raw[int(i)]
-            problems.append(
-                Problem(
-                    int(self.row_number(int(i))),
-                    name,
-                    value,
-                    "not_a_number",
-                    f'Row {self.row_number(int(i))}, column "{name}": "{value}" is not a number.',
+        for mask, code, what in checks:
+            for i in np.flatnonzero(mask).tolist():
+                value = str(arr[i]) if text is None else text[i]
+                row = int(self.row_number(i))
+                problems.append(
+                    Problem(row, name, value, code, f'Row {row}, column "{name}": "{value}" {what}')
                 )
-            )
-        for i in np.flatnonzero(non_finite):
-            value = None if raw is None else raw[int(i)]
-            problems.append(
-                Problem(
-                    int(self.row_number(int(i))),
-                    name,
-                    value,
-                    "not_finite",
-                    f'Row {self.row_number(int(i))}, column "{name}": "{value}" is not a finite '
-                    "number. Enter the measured value.",
-                )
-            )
         if not skip_blank:
-            for i in np.flatnonzero(blank):
+            for i in np.flatnonzero(blank).tolist():
+                row = int(self.row_number(i))
                 problems.append(
                     Problem(
-                        int(self.row_number(int(i))),
+                        row,
                         name,
                         None,
                         "blank",
-                        f'Row {self.row_number(int(i))}, column "{name}": the cell is empty. '
+                        f'Row {row}, column "{name}": the cell is empty. '
                         "Fill it in, delete the row, or use --skip-blank.",
                     )
                 )

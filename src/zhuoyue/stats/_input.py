@@ -210,25 +210,21 @@ def make_groups(
             f"The 'subgroups' parameter of {func} must be a subgroup size or one label per value "
             f"({n} values). Got {labels.size} labels of shape {labels.shape}."
         )
+    missing: BoolArray | None = None
     if labels.dtype.kind == "f":
-        bad = ~np.isfinite(labels)
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"{func}: subgroup label missing at index {first}. Give every value a subgroup.",
-                index=first,
-                code="missing_subgroup",
-            )
+        missing = ~np.isfinite(labels)
     elif labels.dtype.kind == "O":
-        miss = np.array([v is None or (isinstance(v, float) and v != v) for v in labels.tolist()])
-        if miss.any():
-            first = int(np.flatnonzero(miss)[0])
-            raise DataError(
-                f"{func}: subgroup label missing at index {first}. Give every value a subgroup.",
-                index=first,
-                code="missing_subgroup",
-            )
+        missing = np.array(
+            [v is None or (isinstance(v, float) and v != v) for v in labels.tolist()], dtype=bool
+        )
         labels = labels.astype(str)
+    if missing is not None and missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise DataError(
+            f"{func}: subgroup label missing at index {first}. Give every value a subgroup.",
+            index=first,
+            code="missing_subgroup",
+        )
     if nan_policy == "omit":
         keep = ~np.isnan(values)
         if not keep.all():
