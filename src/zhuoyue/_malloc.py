@@ -37,4 +37,4 @@ def tune_allocator(*, mmap_threshold_mb: int = 64, trim_threshold_mb: int = 256)
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     ok = mallopt(_M_MMAP_THRESHOLD, mmap_threshold_mb << 20) == 1
-    return mallopt(_M_TRIM_THRESHOLD, trim_threshold_mb << 20) == 1 and ok
+    return bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold_mb << 20) == 1) and ok
