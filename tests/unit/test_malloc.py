@@ -16,7 +16,7 @@ def test_switched_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt is Linux only")
-def test_applied_in_a_fresh_process_and_not_on_import() -> None:
+def test_applied_on_glibc() -> None:
     # run in a subprocess: the setting is process-wide
     code = "import zhuoyue.stats, zhuoyue._malloc as m, ctypes;print(m.tune_allocator())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
