@@ -74,7 +74,7 @@ def check_nan_policy(nan_policy: str) -> None:
 
 
 #: values per block in the equal-size subgroup statistics (fits the CPU's L1/L2 cache)
-_STATS_BLOCK = 16000
+_STATS_BLOCK = 65536
 
 
 @dataclass(frozen=True, slots=True)

@@ -433,7 +433,7 @@ def applicable_tests(
 
 
 #: points per block of rule evaluation: the working set stays in the CPU cache
-BLOCK = 65536
+BLOCK = 262144
 
 ArrayOrScalar = float | FloatArray | None
 _BlockInputs = tuple[FloatArray | None, FloatArray, BoolArray | None, float, float]
