@@ -25,6 +25,17 @@ from zhuoyue.stats.charts import (
 )
 from zhuoyue.stats.results import ChartResult, Panel
 from zhuoyue.stats.rules import RuleSet, Violations, resolve_rules
+from zhuoyue.stats.sigma import SigmaLevel, defect_rate, sigma_level
+from zhuoyue.stats.yields import (
+    CostOfQuality,
+    DefectMetrics,
+    RolledYield,
+    cost_of_quality,
+    dpmo,
+    dpu,
+    first_pass_yield,
+    rolled_yield,
+)
 
 CHARTS = {
     "xbar_r": xbar_r,
@@ -42,22 +53,33 @@ __all__ = [
     "CHARTS",
     "SIGMA_METHODS",
     "ChartResult",
+    "CostOfQuality",
+    "DefectMetrics",
     "Panel",
+    "RolledYield",
     "RuleSet",
+    "SigmaLevel",
     "Violations",
     "arl_cusum",
     "arl_ewma",
     "arl_shewhart",
     "c_chart",
     "constants",
+    "cost_of_quality",
     "cusum",
     "cusum_new_mean",
+    "defect_rate",
+    "dpmo",
+    "dpu",
     "ewma",
+    "first_pass_yield",
     "imr",
     "np_chart",
     "p_chart",
     "resolve_rules",
+    "rolled_yield",
     "rules",
+    "sigma_level",
     "u_chart",
     "xbar_r",
     "xbar_s",
