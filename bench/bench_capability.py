@@ -12,7 +12,8 @@ it times, in one process, best of ``--repeat`` runs after a warm-up:
 * ``zhuoyue.stats.capability(values, lsl=-4, usl=4, normality=False, stability=False)``: every
   index (Cp, Cpl, Cpu, Cpk, Cpm, Pp, Ppl, Ppu, Ppk), expected PPM within and overall, observed
   PPM, Z.bench and the confidence intervals, on individual values (σ within = MR̄/d2) and on
-  subgroups of 5 (pooled σ within) — the issue's target task;
+  subgroups of 5 (σ within = S̄/c4, the estimator both libraries offer at every size) — the
+  issue's target task;
 * the same with ``normality=True`` (adds the Anderson–Darling test, which sorts the data);
 * capstat-core's ``capability`` on the same data (it always runs a normality assessment and
   computes no PPM and no intervals), when the package is installed.
@@ -70,8 +71,16 @@ def tasks(values: npt.NDArray[np.float64]) -> dict[str, Callable[[], Any]]:
         "zhuoyue individuals": lambda: stats.capability(
             values, lsl=LSL, usl=USL, normality=False, stability=False
         ),
+        # S-bar/c4 within sigma on both sides: capstat-core's pooled estimator needs
+        # c4(dof + 1), which it tabulates only up to 100,000 degrees of freedom
         "zhuoyue subgroups n=5": lambda: stats.capability(
-            values, SUBGROUP, lsl=LSL, usl=USL, normality=False, stability=False
+            values,
+            SUBGROUP,
+            lsl=LSL,
+            usl=USL,
+            sigma_method="sbar",
+            normality=False,
+            stability=False,
         ),
         "zhuoyue individuals + normality": lambda: stats.capability(
             values, lsl=LSL, usl=USL, normality=True, stability=False
@@ -83,7 +92,9 @@ def tasks(values: npt.NDArray[np.float64]) -> dict[str, Callable[[], Any]]:
         return out
     groups = values.reshape(-1, SUBGROUP)
     out["capstat-core individuals"] = lambda: capstat_core.capability(values, lsl=LSL, usl=USL)
-    out["capstat-core subgroups n=5"] = lambda: capstat_core.capability(groups, lsl=LSL, usl=USL)
+    out["capstat-core subgroups n=5"] = lambda: capstat_core.capability(
+        groups, lsl=LSL, usl=USL, within_method="sbar_c4"
+    )
     return out
 
 
@@ -102,14 +113,26 @@ def check_same(values: npt.NDArray[np.float64]) -> list[str]:
         ),
         (
             "subgroups",
-            stats.capability(values, SUBGROUP, lsl=LSL, usl=USL, normality=False, stability=False),
-            capstat_core.capability(values.reshape(-1, SUBGROUP), lsl=LSL, usl=USL),
+            stats.capability(
+                values,
+                SUBGROUP,
+                lsl=LSL,
+                usl=USL,
+                sigma_method="sbar",
+                normality=False,
+                stability=False,
+            ),
+            capstat_core.capability(
+                values.reshape(-1, SUBGROUP), lsl=LSL, usl=USL, within_method="sbar_c4"
+            ),
         ),
     ):
         for name in ("cp", "cpk", "pp", "ppk"):
             a, b = getattr(mine, name), getattr(theirs, name)
             rel = abs(a - b) / abs(b)
-            notes.append(f"{label} {name}: zhuoyue {a:.10g}, capstat-core {b:.10g} (rel. diff {rel:.1e})")
+            notes.append(
+                f"{label} {name}: zhuoyue {a:.10g}, capstat-core {b:.10g} (rel. diff {rel:.1e})"
+            )
     return notes
 
 

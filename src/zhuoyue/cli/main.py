@@ -9,6 +9,7 @@ import typer
 
 from zhuoyue import __version__
 from zhuoyue.cli._common import State, err_console, handle_errors
+from zhuoyue.cli.capability import capability
 from zhuoyue.cli.sigma import sigma
 from zhuoyue.cli.spc import spc
 
@@ -47,6 +48,7 @@ def root(
 
 
 app.command(name="spc")(spc)
+app.command(name="capability")(capability)
 app.command(name="sigma")(sigma)
 
 

@@ -10,6 +10,7 @@ Control charts return one :class:`ChartResult` each::
 
 from zhuoyue.stats import constants, rules
 from zhuoyue.stats.arl import arl_cusum, arl_ewma, arl_shewhart
+from zhuoyue.stats.capability import CapabilityResult, anderson_darling_normal, capability
 from zhuoyue.stats.charts import (
     SIGMA_METHODS,
     c_chart,
@@ -52,6 +53,7 @@ CHARTS = {
 __all__ = [
     "CHARTS",
     "SIGMA_METHODS",
+    "CapabilityResult",
     "ChartResult",
     "CostOfQuality",
     "DefectMetrics",
@@ -60,10 +62,12 @@ __all__ = [
     "RuleSet",
     "SigmaLevel",
     "Violations",
+    "anderson_darling_normal",
     "arl_cusum",
     "arl_ewma",
     "arl_shewhart",
     "c_chart",
+    "capability",
     "constants",
     "cost_of_quality",
     "cusum",
