@@ -10,6 +10,7 @@ import typer
 from zhuoyue import __version__
 from zhuoyue.cli._common import State, err_console, handle_errors
 from zhuoyue.cli.capability import capability
+from zhuoyue.cli.msa import msa
 from zhuoyue.cli.sigma import sigma
 from zhuoyue.cli.spc import spc
 
@@ -50,6 +51,7 @@ def root(
 app.command(name="spc")(spc)
 app.command(name="capability")(capability)
 app.command(name="sigma")(sigma)
+app.command(name="msa")(msa)
 
 
 @app.command()

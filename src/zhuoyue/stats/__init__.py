@@ -24,6 +24,14 @@ from zhuoyue.stats.charts import (
     xbar_r,
     xbar_s,
 )
+from zhuoyue.stats.msa import (
+    BiasResult,
+    GaugeRRResult,
+    LinearityResult,
+    bias_linearity,
+    bias_study,
+    gauge_rr,
+)
 from zhuoyue.stats.results import ChartResult, Panel
 from zhuoyue.stats.rules import RuleSet, Violations, resolve_rules
 from zhuoyue.stats.sigma import SigmaLevel, defect_rate, sigma_level
@@ -53,10 +61,13 @@ CHARTS = {
 __all__ = [
     "CHARTS",
     "SIGMA_METHODS",
+    "BiasResult",
     "CapabilityResult",
     "ChartResult",
     "CostOfQuality",
     "DefectMetrics",
+    "GaugeRRResult",
+    "LinearityResult",
     "Panel",
     "RolledYield",
     "RuleSet",
@@ -66,6 +77,8 @@ __all__ = [
     "arl_cusum",
     "arl_ewma",
     "arl_shewhart",
+    "bias_linearity",
+    "bias_study",
     "c_chart",
     "capability",
     "constants",
@@ -77,6 +90,7 @@ __all__ = [
     "dpu",
     "ewma",
     "first_pass_yield",
+    "gauge_rr",
     "imr",
     "np_chart",
     "p_chart",
