@@ -147,9 +147,11 @@ def capability(
     for w in res.warnings:
         err_console.print(f"warning: {w}", markup=False)
     if out is not None and render is not None:
+        from zhuoyue.reports.capability import CapabilitySection
         from zhuoyue.reports.html import write_report
 
-        doc: Any = render([res], title=title or f"{file.name} — {value}", lang=lang)
+        section = CapabilitySection(value, res, source=f"{file.name}: {value}")
+        doc: Any = render([section], title=title or f"{file.name} — {value}", lang=lang)
         write_report(str(doc), out)
         err_console.print(f"report written to {out}", markup=False)
     if json_out:
