@@ -764,13 +764,19 @@ def _boxcox_mle(d: FloatArray) -> float:
     return best
 
 
+#: below this |λ| the Box-Cox transform uses its series ln v (1 + λ ln v / 2)
+_TINY_LAMBDA = 1e-8
+
+
 def _boxcox_transform(lam: float) -> Callable[[float], float]:
     def transform(v: float) -> float:
         if v <= 0:
             return -math.inf
-        if lam == 0.0:
-            return math.log(v)
-        return math.expm1(lam * math.log(v)) / lam
+        log_v = math.log(v)
+        if abs(lam) < _TINY_LAMBDA:
+            # series of expm1(λ ln v)/λ: exact in doubles where λ·ln v underflows
+            return log_v * (1.0 + 0.5 * lam * log_v)
+        return math.expm1(lam * log_v) / lam
 
     return transform
 
@@ -796,7 +802,11 @@ def _fit_boxcox(xs: FloatArray, spec: _Spec, opts: _Options) -> _Fit:
             lam = math.floor(2.0 * lam_mle + 0.5) / 2.0
             source = "mle_rounded"
     with np.errstate(over="ignore", invalid="ignore"):
-        y = logs.copy() if lam == 0.0 else np.expm1(lam * logs) / lam
+        y = (
+            logs * (1.0 + 0.5 * lam * logs)
+            if abs(lam) < _TINY_LAMBDA
+            else np.expm1(lam * logs) / lam
+        )
     if not np.all(np.isfinite(y)):
         raise DataError(
             f"{_FUNC}: the Box-Cox transformation with lambda = {lam:g} overflows for these "
