@@ -7,7 +7,6 @@ registered there yet, the runner registers it on that app first (the line the le
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -29,8 +28,6 @@ RUNNER = (
     "    m.app.command(name='capability')(capability)\n"
     "m.main()\n"
 )
-HAS_REPORT = importlib.util.find_spec("zhuoyue.reports.capability") is not None
-HAS_NONNORMAL = importlib.util.find_spec("zhuoyue.stats.nonnormal") is not None
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -193,15 +190,6 @@ def test_missing_file_and_type(tmp_path: Path) -> None:
     assert r.returncode == 2
 
 
-@pytest.mark.skipif(HAS_REPORT, reason="zhuoyue.reports.capability exists: see the next test")
-def test_out_without_report_module(piston_csv: Path, tmp_path: Path) -> None:
-    r = run(piston_csv, "--value", "diameter", "--lsl", "73.9", "--out", tmp_path / "r.html")
-    assert r.returncode == 5, r.stderr
-    assert "zhuoyue.reports.capability" in r.stderr and "--json" in r.stderr
-    assert not (tmp_path / "r.html").exists() and r.stdout == ""
-
-
-@pytest.mark.skipif(not HAS_REPORT, reason="zhuoyue.reports.capability not written yet")
 def test_out_writes_report(piston_csv: Path, tmp_path: Path) -> None:
     report = tmp_path / "r.html"
     r = run(piston_csv, "--value", "diameter", "--subgroup", "sample", "--lsl", "73.95",
@@ -210,14 +198,6 @@ def test_out_writes_report(piston_csv: Path, tmp_path: Path) -> None:
     assert "report written" in r.stderr and report.exists()
 
 
-@pytest.mark.skipif(HAS_NONNORMAL, reason="zhuoyue.stats.nonnormal exists: see the next test")
-def test_nonnormal_method_without_module(piston_csv: Path) -> None:
-    r = run(piston_csv, "--value", "diameter", "--lsl", "73.9", "--method", "boxcox")
-    assert r.returncode == 2, r.stderr
-    assert "needs zhuoyue.stats.nonnormal" in r.stderr
-
-
-@pytest.mark.skipif(not HAS_NONNORMAL, reason="zhuoyue.stats.nonnormal not written yet")
 def test_nonnormal_method(piston_csv: Path) -> None:
     r = run(piston_csv, "--value", "diameter", "--lsl", "73.9", "--usl", "74.1", "--method",
             "auto", "--json")  # fmt: skip

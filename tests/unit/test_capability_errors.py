@@ -425,27 +425,9 @@ def test_nonnormal_may_recommend_normal(fake_nonnormal: list[tuple[Any, ...]]) -
     assert res.nonnormal is not None and res.nonnormal.method == "normal"
 
 
-def test_nonnormal_missing_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-
-    real = importlib.import_module
-
-    def fake_import(name: str, *a: Any) -> Any:
-        if name == "zhuoyue.stats.nonnormal":
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return real(name, *a)
-
-    monkeypatch.delitem(sys.modules, "zhuoyue.stats.nonnormal", raising=False)
-    monkeypatch.setattr(importlib, "import_module", fake_import)
-    with raises(ParameterError, "method='boxcox' needs zhuoyue.stats.nonnormal", "method='normal'"):
-        capability(GOOD, 5, **SPEC, method="boxcox")
-
-
 @pytest.mark.parametrize("method", NONNORMAL_METHODS)
 def test_real_nonnormal_module(method: str) -> None:
-    """With the real zhuoyue.stats.nonnormal (skipped until it exists)."""
-    nn = pytest.importorskip("zhuoyue.stats.nonnormal")
-    assert hasattr(nn, "capability_nonnormal")
+    """Through zhuoyue.stats.nonnormal."""
     x = np.random.default_rng(6).lognormal(0.0, 0.4, 200)
     res = capability(x, None, lsl=0.2, usl=4.0, method=method, stability=False)
     assert isinstance(res, CapabilityResult) and res.nonnormal is not None

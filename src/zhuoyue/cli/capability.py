@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from zhuoyue.cli._common import err_console, handle_errors, out_console, print_json
-from zhuoyue.errors import OutputError, ParameterError
+from zhuoyue.errors import ParameterError
 from zhuoyue.services.capability import CapabilityRequest, analyse_file
 
 
@@ -23,21 +21,6 @@ class Method(StrEnum):
     weibull = "weibull"
     gamma = "gamma"
     auto = "auto"
-
-
-def _report_renderer() -> Callable[..., str]:
-    """``zhuoyue.reports.capability.render_capability_report``, or a clear error without it."""
-    try:
-        mod = importlib.import_module("zhuoyue.reports.capability")
-    except ModuleNotFoundError as exc:
-        if exc.name != "zhuoyue.reports.capability":
-            raise
-        raise OutputError(
-            "--out needs the HTML capability report (zhuoyue.reports.capability), which this "
-            "version of zhuoyue does not have yet. Run without --out; --json gives every number."
-        ) from None
-    render: Callable[..., str] = mod.render_capability_report
-    return render
 
 
 @handle_errors()
@@ -123,7 +106,6 @@ def capability(
     """
     if lang not in ("zh", "en"):
         raise ParameterError(f"--lang must be zh or en. Got {lang!r}.")
-    render = _report_renderer() if out is not None else None
     req = CapabilityRequest(
         value=value,
         subgroup=subgroup,
@@ -146,12 +128,14 @@ def capability(
         err_console.print(f"note: {note}", markup=False)
     for w in res.warnings:
         err_console.print(f"warning: {w}", markup=False)
-    if out is not None and render is not None:
-        from zhuoyue.reports.capability import CapabilitySection
+    if out is not None:
+        from zhuoyue.reports.capability import CapabilitySection, render_capability_report
         from zhuoyue.reports.html import write_report
 
         section = CapabilitySection(value, res, source=f"{file.name}: {value}")
-        doc: Any = render([section], title=title or f"{file.name} — {value}", lang=lang)
+        doc = render_capability_report(
+            [section], title=title or f"{file.name} — {value}", lang=lang
+        )
         write_report(str(doc), out)
         err_console.print(f"report written to {out}", markup=False)
     if json_out:

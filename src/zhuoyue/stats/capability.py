@@ -54,7 +54,6 @@ qcc 2.7 ``process.capability``; Boyles (1991), *J. Quality Technology* 23(1).
 from __future__ import annotations
 
 import html
-import importlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -482,16 +481,9 @@ def _stability_warning(chart: ChartResult) -> str | None:
 def _nonnormal(
     x: FloatArray, lsl: float | None, usl: float | None, target: float | None, method: str
 ) -> NonNormalLike:
-    try:
-        mod = importlib.import_module("zhuoyue.stats.nonnormal")
-    except ModuleNotFoundError as exc:
-        if exc.name != "zhuoyue.stats.nonnormal":
-            raise
-        raise ParameterError(
-            f"method={method!r} needs zhuoyue.stats.nonnormal (the non-normal capability "
-            "methods), which this installation does not have. Use method='normal'."
-        ) from None
-    return cast(NonNormalLike, mod.capability_nonnormal(x, lsl, usl, target, method))
+    from zhuoyue.stats.nonnormal import capability_nonnormal  # imported on use: fits are heavy
+
+    return cast(NonNormalLike, capability_nonnormal(x, lsl, usl, target, method))
 
 
 def _g(x: float | None) -> str:
