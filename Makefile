@@ -37,7 +37,8 @@ test: install debian-packages lint typecheck
 	$(BIN)/pytest -q --doctest-modules src tests
 
 bench: install
-	$(BIN)/python bench/bench_spc.py
+	$(BIN)/python bench/bench_spc.py --json bench/results.json
+	$(BIN)/python bench/bench_capability.py --json bench/results_capability.json
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

@@ -128,3 +128,14 @@ def test_demo_errors(tmp_path: Path) -> None:
         run_demo(tmp_path, lang="fr")
     with pytest.raises(ParameterError, match="'key'"):
         sample.csv_text("nope")
+
+
+def test_demo_writes_the_capability_report(tmp_path: Path) -> None:
+    from zhuoyue.demo.run import CAPABILITY_NAME, RUNOUT_USL, SHAFT_LSL, SHAFT_USL
+
+    run_demo(tmp_path, generated_at="2026-01-01T00:00:00+00:00")
+    text = (tmp_path / CAPABILITY_NAME).read_text(encoding="utf-8")
+    assert "Cpk" in text and "<svg" in text
+    # both characteristics, with their drawing limits
+    for value in (SHAFT_LSL, SHAFT_USL, RUNOUT_USL):
+        assert f"{value:g}" in text

@@ -73,6 +73,9 @@ def _demo(*, out: Path, lang: str) -> None:
 
     report = run_demo(out, lang=lang)
     err_console.print(f"demo report: {report.resolve()}", markup=False)
+    err_console.print(
+        f"capability report: {(report.parent / 'capability.html').resolve()}", markup=False
+    )
     typer.echo(str(report.resolve()))
 
 

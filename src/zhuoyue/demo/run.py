@@ -1,4 +1,4 @@
-"""The demo: sample data → control charts → one HTML report."""
+"""The demo: sample data → control charts and capability → two HTML reports."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ from zhuoyue.demo.sample import DATASETS, Dataset, generate
 from zhuoyue.errors import OutputError
 from zhuoyue.reports import ReportSection, render_chart_report, write_report
 from zhuoyue.reports._text import check_lang
+from zhuoyue.reports.capability import CapabilitySection, render_capability_report
 
-__all__ = ["REPORT_NAME", "build_sections", "run_demo"]
+__all__ = ["CAPABILITY_NAME", "REPORT_NAME", "build_capability", "build_sections", "run_demo"]
 
 REPORT_NAME = "report.html"
+CAPABILITY_NAME = "capability.html"
+#: drawing specifications of the demo characteristics (mm): shaft Φ25 ±0.015, runout ≤ 0.025
+SHAFT_LSL, SHAFT_USL = 24.985, 25.015
+RUNOUT_USL = 0.025
 
 _EWMA_LAMBDA, _EWMA_L = 0.2, 3.0
 _CUSUM_K, _CUSUM_H = 0.5, 5.0
@@ -106,8 +111,38 @@ def build_sections(paths: dict[str, Path], *, lang: str = "zh") -> list[ReportSe
     return sections
 
 
+def build_capability(paths: dict[str, Path], *, lang: str = "zh") -> list[CapabilitySection]:
+    """Capability of the two measured characteristics over their stable phase I.
+
+    Capability describes a stable process, so it is computed on phase I (before the shift and
+    the tool wear that the control charts flag): the shaft diameter against Φ25 ± 0.015 mm in
+    subgroups of 5, the bore runout against its one-sided limit 0.025 mm.
+    """
+    check_lang(lang, "build_capability")
+    out: list[CapabilitySection] = []
+    shaft = DATASETS["shaft_diameter"]
+    cols = _columns(paths["shaft_diameter"])
+    assert shaft.size_column is not None
+    sub = np.asarray([int(v) for v in cols[shaft.size_column]], dtype=np.int64)
+    keep = sub <= shaft.phase1
+    values = _floats(cols[shaft.value_column])[keep]
+    title, _ = _text(shaft, lang)
+    res = stats.capability(values, sub[keep], lsl=SHAFT_LSL, usl=SHAFT_USL)
+    out.append(CapabilitySection(title, res, source=f"{shaft.file}: {shaft.value_column}"))
+    runout = DATASETS["bore_runout"]
+    cols = _columns(paths["bore_runout"])
+    values = _floats(cols[runout.value_column])[: runout.phase1]
+    title, _ = _text(runout, lang)
+    res = stats.capability(values, usl=RUNOUT_USL)
+    out.append(CapabilitySection(title, res, source=f"{runout.file}: {runout.value_column}"))
+    return out
+
+
 def run_demo(out_dir: Path | str, *, lang: str = "zh", generated_at: str | None = None) -> Path:
-    """Generate the sample data, chart it and write one HTML report.
+    """Generate the sample data, chart it and write the HTML reports.
+
+    ``report.html`` holds the control charts; ``capability.html`` the capability sixpacks of the
+    measured characteristics.
 
     Parameters
     ----------
@@ -145,4 +180,14 @@ def run_demo(out_dir: Path | str, *, lang: str = "zh", generated_at: str | None 
         else "Precision shaft machining: SPC demo report"
     )
     page = render_chart_report(sections, title=title, lang=lang, generated_at=generated_at)
-    return write_report(page, folder / REPORT_NAME)
+    report = write_report(page, folder / REPORT_NAME)
+    cap_title = (
+        "精密轴加工 过程能力示例报告"
+        if lang == "zh"
+        else "Precision shaft machining: capability demo"
+    )
+    cap_page = render_capability_report(
+        build_capability(paths, lang=lang), title=cap_title, lang=lang, generated_at=generated_at
+    )
+    write_report(cap_page, folder / CAPABILITY_NAME)
+    return report
