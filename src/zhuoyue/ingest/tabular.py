@@ -12,6 +12,7 @@ import csv
 import difflib
 import io
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from zhuoyue.errors import DataError, InputFileError, Problem
+from zhuoyue.errors import DataError, InputFileError, Problem, ValidationError
 
-__all__ = ["Table", "read_table"]
+__all__ = ["Gathered", "Table", "read_table"]
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -140,8 +141,13 @@ class Table:
                 )
         return arr, blank, problems
 
-    def labels(self, name: str) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_], list[Problem]]:
-        """Column ``name`` as text labels (e.g. subgroup ids), a blank mask and problems."""
+    def labels(
+        self, name: str, *, what: str = "subgroup"
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_], list[Problem]]:
+        """Column ``name`` as text labels (subgroup, part, operator ids), a blank mask and problems.
+
+        ``what`` names the label in the message of an empty cell.
+        """
         s = self.frame.get_column(name).cast(pl.String).str.strip_chars()
         blank = (s.is_null() | (s == "")).to_numpy()
         problems = [
@@ -150,12 +156,91 @@ class Table:
                 name,
                 None,
                 "blank",
-                f'Row {self.row_number(int(i))}, column "{name}": the subgroup is empty. '
-                "Give every row a subgroup.",
+                f'Row {self.row_number(int(i))}, column "{name}": the {what} is empty. '
+                f"Give every row its {what}.",
             )
             for i in np.flatnonzero(blank)
         ]
         return s.fill_null("").to_numpy(), blank, problems
+
+    def gather(
+        self,
+        value: str,
+        *,
+        skip_blank: bool = False,
+        labels: Mapping[str, tuple[str, str]] | None = None,
+        numbers: Mapping[str, str] | None = None,
+    ) -> Gathered:
+        """The value column and companion columns of every usable row, or every problem at once.
+
+        ``labels`` maps a key to ``(column, what)`` read as text labels; ``numbers`` maps a key to
+        a column read as numbers. With ``skip_blank``, rows whose value cell is empty are left
+        out (and reported in ``skipped``); problems in those rows are not reported.
+
+        Raises
+        ------
+        ValidationError
+            With every bad cell, sorted by row.
+        DataError
+            When no value is left.
+        """
+        problems: list[Problem] = []
+        values, blank, probs = self.numbers(value, skip_blank=skip_blank)
+        problems += probs
+        keep = ~blank if skip_blank else np.ones(len(self), dtype=bool)
+
+        def kept(p: Problem) -> bool:
+            return p.row is None or bool(keep[int(p.row) - self.header_rows - 1])
+
+        columns: dict[str, npt.NDArray[Any]] = {}
+        for key, (col, what) in (labels or {}).items():
+            arr, _, probs = self.labels(col, what=what)
+            problems += [p for p in probs if kept(p)]
+            columns[key] = arr
+        for key, col in (numbers or {}).items():
+            arr, _, probs = self.numbers(col)
+            problems += [p for p in probs if kept(p)]
+            columns[key] = arr
+        if problems:
+            problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+            raise ValidationError(problems, source=self.source)
+        idx = np.flatnonzero(keep)
+        if idx.size == 0:
+            raise DataError(f"{self.source}: column {value!r} has no values.", code="empty")
+        return Gathered(
+            values=values[idx],
+            columns={k: v[idx] for k, v in columns.items()},
+            rows=np.asarray(self.row_number(idx), dtype=np.int64),
+            skipped=tuple(int(r) for r in np.asarray(self.row_number(np.flatnonzero(~keep)))),
+            value_column=value,
+            source=self.source,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """Usable rows of a table: the values, companion columns and the spreadsheet row of each."""
+
+    values: npt.NDArray[np.float64]
+    columns: Mapping[str, npt.NDArray[Any]]
+    rows: npt.NDArray[np.int64]
+    skipped: tuple[int, ...]
+    value_column: str
+    source: str
+
+    def notes(self) -> tuple[str, ...]:
+        if not self.skipped:
+            return ()
+        return (f"skipped {len(self.skipped)} row(s) with a blank {self.value_column!r}",)
+
+    def locate(self, exc: DataError, row_codes: Collection[str]) -> DataError:
+        """The error with the spreadsheet row of the value it names (codes in ``row_codes``),
+        or with the file name; to re-raise in place of ``exc``."""
+        if exc.index is not None and exc.code in row_codes and 0 <= exc.index < self.rows.size:
+            return DataError(
+                f"Row {int(self.rows[exc.index])}: {exc}", index=exc.index, code=exc.code
+            )
+        return DataError(f"{self.source}: {exc}", index=exc.index, code=exc.code)
 
 
 def _decode(data: bytes, source: str) -> str:

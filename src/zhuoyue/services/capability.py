@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from zhuoyue.errors import DataError, ParameterError, Problem, ValidationError
+from zhuoyue.errors import DataError, ParameterError
 from zhuoyue.ingest.tabular import Table, read_table
 from zhuoyue.stats.capability import METHODS, CapabilityResult, capability
 
@@ -67,27 +67,14 @@ def analyse_table(table: Table, req: CapabilityRequest) -> CapabilityOutcome:
     """
     _check_options(req)
     value_col = table.column(req.value, role="value column")
-    sub_col = table.column(req.subgroup, role="subgroup column") if req.subgroup else None
-    problems: list[Problem] = []
-    values, blank, probs = table.numbers(value_col, skip_blank=req.skip_blank)
-    problems += probs
-    keep = ~blank if req.skip_blank else np.ones(len(table), dtype=bool)
-    labels = None
-    if sub_col is not None:
-        labels, _, probs = table.labels(sub_col)
-        problems += [
-            p for p in probs if p.row is None or bool(keep[int(p.row) - table.header_rows - 1])
-        ]
-    if problems:
-        problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-        raise ValidationError(problems, source=table.source)
-    idx = np.flatnonzero(keep)
-    rows = np.asarray(table.row_number(idx), dtype=np.int64)
-    skipped = tuple(int(r) for r in np.asarray(table.row_number(np.flatnonzero(~keep))))
-    x = values[idx]
-    if x.size == 0:
-        raise DataError(f"{table.source}: column {value_col!r} has no values.", code="empty")
-    subgroups: Any = labels[idx] if labels is not None else req.subgroup_size
+    labels = (
+        {"labels": (table.column(req.subgroup, role="subgroup column"), "subgroup")}
+        if req.subgroup
+        else None
+    )
+    got = table.gather(value_col, skip_blank=req.skip_blank, labels=labels)
+    x = got.values
+    subgroups: Any = got.columns["labels"] if labels else req.subgroup_size
     try:
         result = capability(
             x,
@@ -104,18 +91,9 @@ def analyse_table(table: Table, req: CapabilityRequest) -> CapabilityOutcome:
             constants=req.constants,
         )
     except DataError as exc:
-        if exc.index is not None and exc.code in _ROW_CODES and 0 <= exc.index < rows.size:
-            raise DataError(
-                f"Row {int(rows[exc.index])}: {exc}", index=exc.index, code=exc.code
-            ) from None
-        if exc.code in ("subgroup_too_small", "too_few", "zero_sigma"):
-            raise DataError(f"{table.source}: {exc}", index=exc.index, code=exc.code) from None
-        raise
-    notes = []
-    if skipped:
-        notes.append(f"skipped {len(skipped)} row(s) with a blank {value_col!r}")
+        raise got.locate(exc, _ROW_CODES) from None
     return CapabilityOutcome(
-        result=result, table=table, rows=rows, skipped_rows=skipped, notes=tuple(notes)
+        result=result, table=table, rows=got.rows, skipped_rows=got.skipped, notes=got.notes()
     )
 
 

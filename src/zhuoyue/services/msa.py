@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from zhuoyue.errors import DataError, ParameterError, Problem, ValidationError
+from zhuoyue.errors import DataError, ParameterError
 from zhuoyue.ingest.tabular import Table, read_table
 from zhuoyue.stats import msa
 from zhuoyue.stats.msa import BiasResult, GaugeRRResult, LinearityResult
@@ -132,25 +132,6 @@ def _tolerance(req: MsaRequest) -> float | None:
     return req.usl - req.lsl
 
 
-def _label_column(
-    table: Table, name: str, what: str
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_], list[Problem]]:
-    labels, blank, _ = table.labels(name)
-    problems = []
-    for i in np.flatnonzero(blank).tolist():
-        row = int(table.row_number(i))
-        problems.append(
-            Problem(
-                row,
-                name,
-                None,
-                "blank",
-                f'Row {row}, column "{name}": the {what} is empty. Give every row its {what}.',
-            )
-        )
-    return labels, blank, problems
-
-
 def analyse_table(table: Table, req: MsaRequest) -> MsaOutcome:
     """Validate the columns of ``table`` named by ``req`` and run the study.
 
@@ -160,55 +141,29 @@ def analyse_table(table: Table, req: MsaRequest) -> MsaOutcome:
     """
     _check_options(req)
     value_col = table.column(req.value, role="value column")
-    part_col = table.column(req.part, role="part column") if req.part else None
-    op_col = table.column(req.operator, role="operator column") if req.operator else None
-    ref_col = table.column(req.reference, role="reference column") if req.reference else None
-    problems: list[Problem] = []
-    values, blank, probs = table.numbers(value_col, skip_blank=req.skip_blank)
-    problems += probs
-    keep = ~blank if req.skip_blank else np.ones(len(table), dtype=bool)
-
-    def kept(p: Problem) -> bool:
-        return p.row is None or bool(keep[int(p.row) - table.header_rows - 1])
-
-    parts = operators = refs = None
-    if part_col is not None:
-        parts, _, probs = _label_column(table, part_col, "part")
-        problems += [p for p in probs if kept(p)]
-    if op_col is not None:
-        operators, _, probs = _label_column(table, op_col, "operator")
-        problems += [p for p in probs if kept(p)]
-    if ref_col is not None:
-        refs, _, probs = table.numbers(ref_col)
-        problems += [p for p in probs if kept(p)]
-    if problems:
-        problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-        raise ValidationError(problems, source=table.source)
-    idx = np.flatnonzero(keep)
-    rows = np.asarray(table.row_number(idx), dtype=np.int64)
-    skipped = tuple(int(r) for r in np.asarray(table.row_number(np.flatnonzero(~keep))))
-    x = values[idx]
-    if x.size == 0:
-        raise DataError(f"{table.source}: column {value_col!r} has no values.", code="empty")
+    labels: dict[str, tuple[str, str]] = {}
+    if req.part:
+        labels["part"] = (table.column(req.part, role="part column"), "part")
+    if req.operator:
+        labels["operator"] = (table.column(req.operator, role="operator column"), "operator")
+    numbers = (
+        {"reference": table.column(req.reference, role="reference column")}
+        if req.reference
+        else None
+    )
+    got = table.gather(value_col, skip_blank=req.skip_blank, labels=labels, numbers=numbers)
     try:
         result = _run(
             req,
-            x,
-            None if parts is None else parts[idx],
-            None if operators is None else operators[idx],
-            None if refs is None else refs[idx],
+            got.values,
+            got.columns.get("part"),
+            got.columns.get("operator"),
+            got.columns.get("reference"),
         )
     except DataError as exc:
-        if exc.index is not None and exc.code in _ROW_CODES and 0 <= exc.index < rows.size:
-            raise DataError(
-                f"Row {int(rows[exc.index])}: {exc}", index=exc.index, code=exc.code
-            ) from None
-        raise DataError(f"{table.source}: {exc}", index=exc.index, code=exc.code) from None
-    notes = []
-    if skipped:
-        notes.append(f"skipped {len(skipped)} row(s) with a blank {value_col!r}")
+        raise got.locate(exc, _ROW_CODES) from None
     return MsaOutcome(
-        result=result, table=table, rows=rows, skipped_rows=skipped, notes=tuple(notes)
+        result=result, table=table, rows=got.rows, skipped_rows=got.skipped, notes=got.notes()
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zhuoyue import stats
-from zhuoyue.errors import DataError, ParameterError, Problem, ValidationError
+from zhuoyue.errors import DataError, ParameterError
 from zhuoyue.ingest.tabular import Table, read_table
 from zhuoyue.stats.results import ChartResult
 
@@ -116,61 +116,31 @@ def analyse_table(table: Table, req: SpcRequest) -> SpcOutcome:
     """
     _check_options(req)
     value_col = table.column(req.value, role="value column")
-    sub_col = table.column(req.subgroup, role="subgroup column") if req.subgroup else None
-    size_col = table.column(req.size, role="size column") if req.size else None
-    problems: list[Problem] = []
-    values, blank, probs = table.numbers(value_col, skip_blank=req.skip_blank)
-    problems += probs
-    keep = ~blank if req.skip_blank else np.ones(len(table), dtype=bool)
-    labels = None
-
-    def kept(p: Problem) -> bool:
-        return p.row is None or bool(keep[int(p.row) - table.header_rows - 1])
-
-    if sub_col is not None:
-        labels, _, probs = table.labels(sub_col)
-        problems += [p for p in probs if kept(p)]
-    sizes = None
-    if size_col is not None:
-        sizes, _, probs = table.numbers(size_col)
-        problems += [p for p in probs if kept(p)]
-    if problems:
-        problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-        raise ValidationError(problems, source=table.source)
-    idx = np.flatnonzero(keep)
-    rows = np.asarray(table.row_number(idx), dtype=np.int64)
-    skipped = tuple(int(r) for r in np.asarray(table.row_number(np.flatnonzero(~keep))))
-    x = values[idx]
-    if x.size == 0:
-        raise DataError(f"{table.source}: column {value_col!r} has no values.", code="empty")
+    labels = (
+        {"labels": (table.column(req.subgroup, role="subgroup column"), "subgroup")}
+        if req.subgroup
+        else None
+    )
+    numbers = {"sizes": table.column(req.size, role="size column")} if req.size else None
+    got = table.gather(value_col, skip_blank=req.skip_blank, labels=labels, numbers=numbers)
     kwargs: dict[str, Any] = {}
     if req.phase1 is not None:
         kwargs["phase1"] = req.phase1
     if req.exclude:
         kwargs["exclude"] = list(req.exclude)
-    common_rules = {"rules": req.rules}
     try:
         result = _run(
             req,
-            x,
-            None if labels is None else labels[idx],
-            None if sizes is None else sizes[idx],
+            got.values,
+            got.columns.get("labels"),
+            got.columns.get("sizes"),
             kwargs,
-            common_rules,
+            {"rules": req.rules},
         )
     except DataError as exc:
-        if exc.index is not None and exc.code in _ROW_CODES and 0 <= exc.index < rows.size:
-            raise DataError(
-                f"Row {int(rows[exc.index])}: {exc}", index=exc.index, code=exc.code
-            ) from None
-        if exc.code == "subgroup_too_small" and exc.index is not None:
-            raise DataError(f"{table.source}: {exc}", index=exc.index, code=exc.code) from None
-        raise
-    notes = []
-    if skipped:
-        notes.append(f"skipped {len(skipped)} row(s) with a blank {value_col!r}")
+        raise got.locate(exc, _ROW_CODES) from None
     return SpcOutcome(
-        result=result, table=table, rows=rows, skipped_rows=skipped, notes=tuple(notes)
+        result=result, table=table, rows=got.rows, skipped_rows=got.skipped, notes=got.notes()
     )
 
 
