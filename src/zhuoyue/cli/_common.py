@@ -7,7 +7,8 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,6 +24,23 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
 _MAX_PROBLEMS_SHOWN = 20
+
+# options shared by the commands that read a table (one definition, the same help everywhere)
+FileArg = Annotated[
+    Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")
+]
+SheetOpt = Annotated[
+    str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")
+]
+SkipBlankOpt = Annotated[
+    bool,
+    typer.Option("--skip-blank", help="Skip rows whose value cell is empty instead of failing."),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")
+]
+LangOpt = Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")]
+TitleOpt = Annotated[str | None, typer.Option("--title", help="Report title.")]
 
 
 class State:

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from zhuoyue.cli._common import err_console, handle_errors, out_console, print_json
+from zhuoyue.cli._common import (
+    FileArg,
+    JsonOpt,
+    LangOpt,
+    SheetOpt,
+    SkipBlankOpt,
+    TitleOpt,
+    err_console,
+    handle_errors,
+    out_console,
+    print_json,
+)
 from zhuoyue.errors import ParameterError
 from zhuoyue.services.capability import CapabilityRequest, analyse_file
 
@@ -25,9 +36,7 @@ class Method(StrEnum):
 
 @handle_errors()
 def capability(
-    file: Annotated[
-        Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")
-    ],
+    file: FileArg,
     value: Annotated[str, typer.Option("--value", help="Column of measurements.")],
     subgroup: Annotated[
         str | None, typer.Option("--subgroup", help="Column with the subgroup of each row.")
@@ -38,9 +47,7 @@ def capability(
             "--subgroup-size", help="Fixed subgroup size: consecutive rows form subgroups."
         ),
     ] = None,
-    sheet: Annotated[
-        str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")
-    ] = None,
+    sheet: SheetOpt = None,
     lsl: Annotated[float | None, typer.Option("--lsl", help="Lower specification limit.")] = None,
     usl: Annotated[float | None, typer.Option("--usl", help="Upper specification limit.")] = None,
     target: Annotated[
@@ -82,22 +89,13 @@ def capability(
     ci_method: Annotated[
         str, typer.Option("--ci-method", help="Confidence intervals: minitab (default) or qcc.")
     ] = "minitab",
-    skip_blank: Annotated[
-        bool,
-        typer.Option(
-            "--skip-blank", help="Skip rows whose value cell is empty instead of failing."
-        ),
-    ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")
-    ] = False,
+    skip_blank: SkipBlankOpt = False,
+    json_out: JsonOpt = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write an HTML capability report to this file.")
     ] = None,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Report language: zh (default) or en.")
-    ] = "zh",
-    title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+    lang: LangOpt = "zh",
+    title: TitleOpt = None,
 ) -> None:
     """Process capability (Cp, Cpk, Cpm, Pp, Ppk, PPM) of one column of a file.
 

@@ -11,12 +11,20 @@ One command, three studies, chosen by the columns given:
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from zhuoyue.cli._common import err_console, handle_errors, out_console, print_json
+from zhuoyue.cli._common import (
+    FileArg,
+    JsonOpt,
+    SheetOpt,
+    SkipBlankOpt,
+    err_console,
+    handle_errors,
+    out_console,
+    print_json,
+)
 from zhuoyue.services.msa import MsaRequest, analyse_file
 
 
@@ -43,9 +51,7 @@ class KConstants(StrEnum):
 
 @handle_errors()
 def msa(
-    file: Annotated[
-        Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")
-    ],
+    file: FileArg,
     value: Annotated[str, typer.Option("--value", help="Column of measurements.")],
     part: Annotated[
         str | None,
@@ -65,9 +71,7 @@ def msa(
         float | None,
         typer.Option("--reference-value", help="Reference value of one part: bias (type-1) study."),
     ] = None,
-    sheet: Annotated[
-        str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")
-    ] = None,
+    sheet: SheetOpt = None,
     tolerance: Annotated[
         float | None, typer.Option("--tolerance", help="Tolerance width USL - LSL (%Tolerance).")
     ] = None,
@@ -128,15 +132,8 @@ def msa(
             "R&R, ANOVA); bias intervals and band (bias/linearity, default 0.95).",
         ),
     ] = None,
-    skip_blank: Annotated[
-        bool,
-        typer.Option(
-            "--skip-blank", help="Skip rows whose value cell is empty instead of failing."
-        ),
-    ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")
-    ] = False,
+    skip_blank: SkipBlankOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Measurement system analysis: gauge R&R, bias and linearity of a file's columns.
 

@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from zhuoyue.cli._common import err_console, handle_errors, out_console, print_json
+from zhuoyue.cli._common import (
+    FileArg,
+    JsonOpt,
+    LangOpt,
+    SheetOpt,
+    SkipBlankOpt,
+    TitleOpt,
+    err_console,
+    handle_errors,
+    out_console,
+    print_json,
+)
 from zhuoyue.errors import ParameterError
 from zhuoyue.services.spc import SpcOutcome, SpcRequest, analyse_file
 from zhuoyue.stats.results import ChartResult, Panel
@@ -47,9 +58,7 @@ def _int_list(text: str | None, flag: str) -> tuple[int, ...] | None:
 
 @handle_errors()
 def spc(
-    file: Annotated[
-        Path, typer.Argument(help="CSV, Excel or Parquet file; the first row is the header.")
-    ],
+    file: FileArg,
     chart: Annotated[Chart, typer.Option("--chart", help="Chart type.", case_sensitive=False)],
     value: Annotated[
         str, typer.Option("--value", help="Column of measurements (or defectives / counts).")
@@ -66,9 +75,7 @@ def spc(
     size: Annotated[
         str | None, typer.Option("--size", help="Sample-size column of p, np and u charts.")
     ] = None,
-    sheet: Annotated[
-        str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")
-    ] = None,
+    sheet: SheetOpt = None,
     center: Annotated[
         float | None,
         typer.Option("--center", help="Known/frozen centre (p̄ for p and np charts): phase II."),
@@ -149,23 +156,14 @@ def spc(
         float | None,
         typer.Option("--headstart", help="CUSUM fast initial response, fraction of h (e.g. 0.5)."),
     ] = None,
-    skip_blank: Annotated[
-        bool,
-        typer.Option(
-            "--skip-blank", help="Skip rows whose value cell is empty instead of failing."
-        ),
-    ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")
-    ] = False,
+    skip_blank: SkipBlankOpt = False,
+    json_out: JsonOpt = False,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write an HTML report with the charts to this file."),
     ] = None,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Report language: zh (default) or en.")
-    ] = "zh",
-    title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+    lang: LangOpt = "zh",
+    title: TitleOpt = None,
 ) -> None:
     """Control chart with run rules of one column of a file (CSV, Excel, Parquet).
 
