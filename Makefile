@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests need (none yet for the statistics layer and the CLI).
-DEBIAN_PACKAGES :=
+# Debian packages the tests need: a CJK font and Pango for PDF reports (WeasyPrint), poppler's
+# pdftoppm to look at PDF pages.
+DEBIAN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
 
 .PHONY: install demo test lint typecheck unit bench lock clean debian-packages
 

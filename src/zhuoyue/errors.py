@@ -84,22 +84,29 @@ class OutputError(ZhuoyueError, OSError):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem found in a table: the row a person sees in Excel, the column, the value."""
+    """One problem found in a table: the row a person sees in Excel, the column, the value.
+
+    ``sheet`` names the workbook sheet (or CSV file) when the input has several tables.
+    """
 
     row: int | None
     column: str | None
     value: Any
     code: str
     message: str
+    sheet: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "row": self.row,
             "column": self.column,
             "value": self.value,
             "code": self.code,
             "message": self.message,
         }
+        if self.sheet is not None:
+            out = {"sheet": self.sheet, **out}
+        return out
 
 
 class ValidationError(DataError):
