@@ -90,7 +90,7 @@ def generate(folder: Path, scale: float) -> dict[str, int]:
     per = n_values // SUBGROUP
     start = np.datetime64(f"{YEAR}-01-01T00:00:00")
     seconds = (np.arange(per) * (365 * 86400 // per)).astype("timedelta64[s]")
-    ts = np.tile(np.repeat(start + seconds, SUBGROUP), n_chars)
+    ts = np.tile(np.repeat(start + seconds, SUBGROUP), n_chars).astype("datetime64[ms]")
     values = np.repeat(nominal, n_values) + rng.standard_normal(n) * np.repeat(sigma, n_values)
     meas = pl.DataFrame(
         {
