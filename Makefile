@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: a CJK font and Pango for PDF reports (WeasyPrint), poppler's
-# pdftoppm to look at PDF pages.
-DEBIAN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+# pdftoppm to look at PDF pages; PostgreSQL for the integration tests on the server database.
+DEBIAN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils \
+	postgresql
 
 .PHONY: install demo test lint typecheck unit bench lock clean debian-packages
 

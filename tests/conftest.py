@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+# the database fixtures (SQLite and a throwaway PostgreSQL server) for every test folder
+pytest_plugins = ["fixtures_db"]
+
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "spc"
 
 
