@@ -54,7 +54,9 @@ a row with amount 0, never inferred from silence.
   within), sigma_within, sigma_overall, sigma_method, lsl, usl, target, cp, cpk, ppk, level,
   in_control, normality_p, fails_next, warnings}`` (lowest Cpk first, then the not computed);
   ``lowest`` (code), ``computed``, ``not_computed`` (codes), ``unstable`` (codes),
-  ``next_level``, ``next_threshold``, ``failing_next`` (codes below the next level's threshold).
+  ``next_level``, ``next_threshold``, ``failing_next`` (codes below the next level's threshold),
+  ``capped`` (the lowest Cpk lay outside the indicator's ``domain`` and the value is that bound,
+  with a warning).
 * ``rolled_yield``: ``steps`` (``[{step, submitted, passed_first, fpy, rows}]`` in order of first
   appearance), ``rolled_yield``, ``normalized_yield``, ``weakest_step``, ``n_steps``, ``rows``,
   ``months``.
@@ -131,6 +133,7 @@ __all__ = [
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _NULL_CODE = np.uint32(0xFFFFFFFF)  # a missing subgroup label after the categorical encoding
+_ROW = "_zhuoyue_row"  # the 0-based position of a row in its table, kept through the filters
 _MAX_PROBLEMS = 200
 
 #: the tables cut to the assessed year, with their date column
@@ -282,10 +285,15 @@ def _table(
 def _problems(
     df: pl.DataFrame, mask: pl.Expr, table: str, column: str, code: str, message: str
 ) -> list[Problem]:
-    """One :class:`Problem` per row where ``mask`` holds (row = position + 2: the header is row 1)."""
-    bad = df.with_row_index("_i").filter(mask).head(_MAX_PROBLEMS)
+    """One :class:`Problem` per row where ``mask`` holds (row = position + 2: the header is row 1).
+
+    The position is the row's place in the whole table: a table cut to the year carries it in
+    the column ``_ROW`` (:func:`_numbered`).
+    """
+    numbered = df if _ROW in df.columns else _numbered(df)
+    bad = numbered.filter(mask).head(_MAX_PROBLEMS)
     out = []
-    for i, v in zip(bad["_i"].to_list(), bad[column].to_list(), strict=True):
+    for i, v in zip(bad[_ROW].to_list(), bad[column].to_list(), strict=True):
         out.append(
             Problem(
                 row=int(i) + 2,
@@ -297,6 +305,11 @@ def _problems(
             )
         )
     return out
+
+
+def _numbered(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with each row's position in the table, so that filtered rows keep their number."""
+    return df.with_row_index(_ROW)
 
 
 def _raise_problems(problems: list[Problem], table: str) -> None:
@@ -521,7 +534,7 @@ def _sigma_metric(
     if year is None:
         return _not_computed("no assessed year: the data have no dates and no year was given")
     keep = [y == year for y in years]
-    rows = pq.filter(pl.Series(keep, dtype=pl.Boolean))
+    rows = _numbered(pq).filter(pl.Series(keep, dtype=pl.Boolean))
     month_set = sorted({mo for k, ms in zip(keep, months, strict=True) if k for mo in ms})
     cov["months_by_table"]["product_quality"] = len(month_set)
     cov["product_quality_rows"] = rows.height
@@ -671,7 +684,9 @@ def _sigma_products(rows: pl.DataFrame, basis: str, shift: float) -> list[dict[s
 # ------------------------------------------------------------------------------------------------
 def _key_mask(chars: pl.DataFrame) -> pl.Series:
     key = chars["key"]
-    if key.dtype != pl.Boolean:
+    if key.dtype.is_numeric():  # 1 / 0, also when a spreadsheet gives them as 1.0 / 0.0
+        key = key.cast(pl.Float64).fill_nan(None) != 0
+    elif key.dtype != pl.Boolean:
         text = key.cast(pl.String).str.strip_chars().str.to_lowercase()
         key = text.is_in(["true", "1", "yes", "y", "是", "关键", "√", "x"])
     return key.fill_null(False)
@@ -861,6 +876,18 @@ def _cpk_metric(
         return MetricInput(value=None, tracked=None, detail=detail)
     value = float(ok[0]["cpk"])
     detail["lowest"] = ok[0]["code"]
+    detail["capped"] = False
+    if ind.domain is not None and not ind.domain[0] <= value <= ind.domain[1]:
+        # a gauge too coarse for the tolerance (or a process far outside it) gives a Cpk beyond
+        # the model's range: show the bound, which is on the same side of every threshold
+        bound = min(max(value, ind.domain[0]), ind.domain[1])
+        warnings.append(
+            f"Cpk: the lowest key characteristic {ok[0]['code']} has Cpk {value:,.4g}, outside "
+            f"the model's range [{ind.domain[0]:g}, {ind.domain[1]:g}]; shown as {bound:g}. "
+            "Check its specification limits and the gauge resolution."
+        )
+        value = bound
+        detail["capped"] = True
     level = ind.reached_level(value, model.rel_tol)
     detail["next_level"] = level + 1 if level < 5 else None
     detail["next_threshold"] = None
@@ -1033,7 +1060,7 @@ def _yield_metric(
     if year is None:
         return _not_computed("no assessed year: the data have no dates and no year was given")
     in_year = _in_year(insp, "inspections", "date", year)
-    rows = insp.filter(in_year)
+    rows = _numbered(insp).filter(in_year)
     cov["inspection_rows"] = rows.height
     if rows.height == 0:
         return _not_computed(f"no inspections rows in {year}")
@@ -1198,7 +1225,7 @@ def _costs(
     if qc is None:
         return _Costs(False, {}, {}, 0, 0, output_value, note)
     assert year is not None
-    rows_y = qc.filter(_in_year(qc, "quality_costs", "date", year))
+    rows_y = _numbered(qc).filter(_in_year(qc, "quality_costs", "date", year))
     problems = _problems(
         rows_y,
         pl.col("amount").is_null() | pl.col("amount").cast(pl.Float64).is_nan(),
@@ -1355,12 +1382,20 @@ def _dated_coverage(
         cov["measurements"] = n_in
         if meas.height - n_in:
             outside["measurements"] = meas.height - n_in
-    insp = tables.get("inspections")
-    if isinstance(insp, pl.DataFrame) and insp.height - cov["inspection_rows"]:
-        outside["inspections"] = insp.height - cov["inspection_rows"]
-    qc = tables.get("quality_costs")
-    if isinstance(qc, pl.DataFrame) and qc.height - cov["cost_rows"]:
-        outside["quality_costs"] = qc.height - cov["cost_rows"]
+    for name, column, key in (
+        ("inspections", "date", "inspection_rows"),
+        ("quality_costs", "date", "cost_rows"),
+    ):
+        df = tables.get(name)
+        if not isinstance(df, pl.DataFrame) or column not in df.columns:
+            continue
+        if not _is_temporal(df.schema[column]):
+            continue  # a model without this table's metric: the table is not read
+        # counted here too: a model without the table's metric did not count its rows
+        n_in = int(df.select(_in_year(df, name, column, year).sum()).item() or 0)
+        cov[key] = n_in
+        if df.height - n_in:
+            outside[name] = df.height - n_in
     pq_total = cov.get("product_quality_rows_total")
     if pq_total is not None and pq_total - cov.get("product_quality_rows", 0):
         outside["product_quality"] = pq_total - cov.get("product_quality_rows", 0)
@@ -1482,7 +1517,9 @@ def _answers(sa: pl.DataFrame | None, warnings: list[str]) -> dict[str, dict[str
     if sa is None or sa.height == 0:
         return {}
     level = pl.col("level")
-    if sa.schema["level"] in (pl.Float32, pl.Float64):
+    if sa.schema["level"] == pl.Null:  # every level blank: a questionnaire not filled in yet
+        bad_level: pl.Expr = pl.lit(False)
+    elif sa.schema["level"] in (pl.Float32, pl.Float64):
         bad_level = level.is_not_null() & ((level != level.floor()) | (level < 1) | (level > 5))
     elif sa.schema["level"].is_integer():
         bad_level = level.is_not_null() & ((level < 1) | (level > 5))
