@@ -9,10 +9,12 @@ import typer
 
 from zhuoyue import __version__
 from zhuoyue.cli._common import State, err_console, handle_errors
+from zhuoyue.cli.assess import assess
 from zhuoyue.cli.capability import capability
 from zhuoyue.cli.msa import msa
 from zhuoyue.cli.sigma import sigma
 from zhuoyue.cli.spc import spc
+from zhuoyue.cli.workbook import template
 
 app = typer.Typer(
     name="zhuoyue",
@@ -52,6 +54,8 @@ app.command(name="spc")(spc)
 app.command(name="capability")(capability)
 app.command(name="sigma")(sigma)
 app.command(name="msa")(msa)
+app.command(name="template")(template)
+app.command(name="assess")(assess)
 
 
 @app.command()

@@ -433,7 +433,11 @@ class AssessmentResult:
         }
 
     def summary(self, *, max_actions: int = 12) -> str:
-        """A plain-text report in Chinese with English."""
+        """A plain-text report in Chinese with English.
+
+        At most ``max_actions`` binding constraints, gaps and plan actions are listed (``...
+        (+n)`` says how many more); :meth:`to_dict` has them all.
+        """
         nl = self.next_level
         lines = [
             f"质量管理能力等级 Level: L{self.level} {self.level_name_zh} {self.level_name_en}"
@@ -450,22 +454,27 @@ class AssessmentResult:
         if self.metrics:
             lines.append("量化指标 Metrics:")
             for m in self.metrics.values():
-                why = "" if m.status == "ok" else f"  [{m.reason_zh} / {m.reason_en}]"
+                shown = m.status == "ok" or (m.reason_en and m.reason_en in m.display)
+                why = "" if shown else f"  [{m.reason_zh} / {m.reason_en}]"
                 lines.append(
                     f"  {m.name_zh} / {m.name_en}: {m.display} → L{m.level} {m.level_name_zh}{why}"
                 )
         if self.binding:
             lines.append("制约因素 Binding constraints:")
-            for c in self.binding:
+            for c in self.binding[:max_actions]:
                 lines.append(f"  - {c.message_zh}")
                 lines.append(f"    {c.message_en}")
+            if len(self.binding) > max_actions:
+                lines.append(f"  ... (+{len(self.binding) - max_actions})")
         if nl is not None and self.gaps:
             nz, ne = self.level_names[nl - 1]
             lines.append(f"距{nz}的差距 Gaps to L{nl} {ne}:")
-            for g in self.gaps:
+            for g in self.gaps[:max_actions]:
                 mark = "*" if g.binding else "-"
                 lines.append(f"  {mark} {g.message_zh}")
                 lines.append(f"    {g.message_en}")
+            if len(self.gaps) > max_actions:
+                lines.append(f"  ... (+{len(self.gaps) - max_actions})")
         if self.plan:
             lines.append(f"改进计划（以评促改）Improvement plan: {len(self.plan)} actions")
             for act in self.plan[:max_actions]:
