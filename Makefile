@@ -41,6 +41,8 @@ test: install debian-packages lint typecheck
 bench: install
 	$(BIN)/python bench/bench_spc.py --json bench/results.json
 	$(BIN)/python bench/bench_capability.py --json bench/results_capability.json
+	$(BIN)/python bench/bench_assess.py --json bench/results_assess.json
+	$(BIN)/python bench/bench_store.py --json bench/results_store.json
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:
