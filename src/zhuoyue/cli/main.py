@@ -11,6 +11,8 @@ from zhuoyue import __version__
 from zhuoyue.cli._common import State, err_console, handle_errors
 from zhuoyue.cli.assess import assess
 from zhuoyue.cli.capability import capability
+from zhuoyue.cli.db import db_app
+from zhuoyue.cli.importing import import_
 from zhuoyue.cli.msa import msa
 from zhuoyue.cli.sigma import sigma
 from zhuoyue.cli.spc import spc
@@ -56,6 +58,8 @@ app.command(name="sigma")(sigma)
 app.command(name="msa")(msa)
 app.command(name="template")(template)
 app.command(name="assess")(assess)
+app.command(name="import")(import_)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
