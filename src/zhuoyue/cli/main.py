@@ -65,18 +65,43 @@ app.add_typer(db_app, name="db")
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the sample data and the report.")
+        Path,
+        typer.Option("--out", help="Folder for the sample data, the reports and the database."),
     ] = Path("out/demo"),
     lang: Annotated[
         str, typer.Option("--lang", help="Report language: zh (default) or en.")
     ] = "zh",
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: the SQLite file OUT/zhuoyue-demo.db)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated plants.")] = 2023,
+    host: Annotated[str, typer.Option("--host", help="Address the server listens on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port of the server.")] = 8000,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="Serve the API on the demo database (Ctrl-C stops)."
+        ),
+    ] = True,
 ) -> None:
-    """Generate the bundled sample plant data, chart it and write an HTML report."""
-    _demo(out=out, lang=lang)
+    """The demo factory: two generated plants in a database, reports, and the API serving them.
+
+    Writes the control-chart and capability reports of a sample precision-shaft plant and the
+    self-declaration of demo plant A (OUT/), builds the demo database (plant A at 保证级, plant B
+    at 检验级, a year of data each, users, shared data; idempotent, deterministic by --seed),
+    prints the logins and the URL, and serves the REST API until Ctrl-C (--no-serve: stop after
+    building).
+    """
+    _demo(out=out, lang=lang, db=db, seed=seed, host=host, port=port, serve=serve)
 
 
 @handle_errors(json_flag=None)
-def _demo(*, out: Path, lang: str) -> None:
+def _demo(
+    *, out: Path, lang: str, db: str | None, seed: int, host: str, port: int, serve: bool
+) -> None:
     from zhuoyue.demo.run import run_demo
 
     report = run_demo(out, lang=lang)
@@ -84,7 +109,52 @@ def _demo(*, out: Path, lang: str) -> None:
     err_console.print(
         f"capability report: {(report.parent / 'capability.html').resolve()}", markup=False
     )
+    url = db or f"sqlite:///{(out / 'zhuoyue-demo.db').resolve()}"
+    from zhuoyue.demo.factory import build_demo_database
+
+    err_console.print("building the demo factory database ...", markup=False)
+    info = build_demo_database(url, seed=seed)
+    for org in info.orgs:
+        err_console.print(
+            f"  plant {org.plant}: {org.name} ({org.code}) — assessment L{org.level} {org.status}",
+            markup=False,
+        )
+    declaration = _demo_declaration(seed, out, lang)
+    if declaration is not None:
+        err_console.print(f"self-declaration of plant A: {declaration.resolve()}", markup=False)
+    err_console.print(f"database: {info.url}", markup=False)
+    err_console.print("logins (username / password):", markup=False)
+    for login in info.logins:
+        err_console.print(
+            f"  {login.username} / {login.password}  {login.description}", markup=False
+        )
     typer.echo(str(report.resolve()))
+    if not serve:
+        return
+    import uvicorn
+
+    from zhuoyue.api import create_app
+
+    err_console.print(
+        f"serving http://{host}:{port}/ (API /api/v1, documentation /docs); Ctrl-C stops",
+        markup=False,
+    )
+    uvicorn.run(create_app(info.url), host=host, port=port, log_level="warning")
+
+
+def _demo_declaration(seed: int, out: Path, lang: str) -> Path:
+    """Plant A's self-declaration (PDF when WeasyPrint works, else HTML)."""
+    from zhuoyue.demo.factory import make_plant
+    from zhuoyue.errors import OutputError
+    from zhuoyue.reports.declaration import write_declaration
+    from zhuoyue.services.assessment import assess as run_assessment
+
+    outcome = run_assessment(make_plant("a", seed=seed).data())
+    try:
+        return write_declaration(outcome, out / "declaration.pdf", lang=lang)
+    except OutputError as exc:
+        err_console.print(f"warning: no PDF ({exc}); writing HTML instead", markup=False)
+        return write_declaration(outcome, out / "declaration.html", lang=lang)
 
 
 def main() -> None:
