@@ -296,7 +296,8 @@ class ControlLimits(Base):
         ForeignKey("characteristic.id", ondelete="CASCADE"), index=True
     )
     chart: Mapped[str] = mapped_column(String(20))
-    #: per panel: {"xbar": {"center": .., "lcl": .., "ucl": ..}, "r": {...}}
+    #: {"center", "sigma", "sigma_method", "subgroup_size", "n_values", "start", "end", "rules",
+    #:  "panels": {"xbar": {"center", "lcl", "ucl"}, "r": {...}}} (see services.views.freeze_limits)
     limits: Mapped[dict[str, Any]]
     sigma: Mapped[float | None]
     n_subgroups: Mapped[int | None]
