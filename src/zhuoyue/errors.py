@@ -15,7 +15,13 @@ code  meaning
 4     the data cannot be used: missing column, cells that are not numbers, too few values, zero
       spread ... (:class:`DataError`, :class:`ValidationError`)
 5     an output file cannot be written (:class:`OutputError`)
+6     not authenticated or not allowed (:class:`AuthenticationError`, :class:`PermissionDenied`)
 ====  ==========================================================================
+
+The platform's errors map to HTTP statuses in ``zhuoyue.api.errors``: :class:`ParameterError`,
+:class:`DataError`, :class:`ValidationError` → 422 (malformed bodies 400), :class:`InputFileError`
+→ 400, :class:`AuthenticationError` → 401, :class:`PermissionDenied` → 403, :class:`NotFound`
+→ 404 (another organization's object is *not found*, never *forbidden*), :class:`Conflict` → 409.
 """
 
 from __future__ import annotations
@@ -25,10 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AuthenticationError",
+    "Conflict",
     "DataError",
     "InputFileError",
+    "NotFound",
     "OutputError",
     "ParameterError",
+    "PermissionDenied",
     "Problem",
     "ValidationError",
     "ZhuoyueError",
@@ -122,3 +132,49 @@ class ValidationError(DataError):
         where = f"{source}: " if source else ""
         suffix = f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
         super().__init__(f"{where}{first}{suffix}")
+
+
+class AuthenticationError(ZhuoyueError, PermissionError):
+    """The caller is not authenticated: no credentials, a wrong password, an expired token."""
+
+    code = "unauthenticated"
+    exit_code = 6
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class PermissionDenied(ZhuoyueError, PermissionError):
+    """The caller is known but their role or their token's scopes do not allow the action."""
+
+    code = "forbidden"
+    exit_code = 6
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class NotFound(ZhuoyueError, LookupError):
+    """No such object *in the caller's organization* (another organization's is the same)."""
+
+    code = "not_found"
+    exit_code = 4
+
+
+class Conflict(ZhuoyueError, ValueError):
+    """The change clashes with stored data: a code taken, rows stored with other values."""
+
+    code = "conflict"
+    exit_code = 4
+
+    def __init__(
+        self, message: str, *, problems: Iterable[Problem] = (), code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.problems: Sequence[Problem] = tuple(problems)
+        if code is not None:
+            self.code = code

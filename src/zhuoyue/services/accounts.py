@@ -77,7 +77,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
@@ -87,7 +87,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from zhuoyue.errors import DataError, ParameterError, Problem, ZhuoyueError
+from zhuoyue.errors import (
+    AuthenticationError,
+    Conflict,
+    DataError,
+    NotFound,
+    ParameterError,
+    PermissionDenied,
+)
 from zhuoyue.services import audit
 from zhuoyue.store.models import (
     ROLES,
@@ -156,54 +163,6 @@ __all__ = [
     "update_membership",
     "update_organization",
 ]
-
-
-# ------------------------------------------------------------- errors of the platform services
-# (candidates for zhuoyue.errors once a second domain needs them; each refines a builtin)
-class AuthenticationError(ZhuoyueError, PermissionError):
-    """The caller is not authenticated: no credentials, a wrong password, an expired token."""
-
-    code = "unauthenticated"
-    exit_code = 6
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-
-class PermissionDenied(ZhuoyueError, PermissionError):
-    """The caller is known but their role or their token's scopes do not allow the action."""
-
-    code = "forbidden"
-    exit_code = 6
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-
-class NotFound(ZhuoyueError, LookupError):
-    """No such object *in the caller's organization* (another organization's is the same)."""
-
-    code = "not_found"
-    exit_code = 4
-
-
-class Conflict(ZhuoyueError, ValueError):
-    """The change clashes with stored data: a code taken, rows stored with other values."""
-
-    code = "conflict"
-    exit_code = 4
-
-    def __init__(
-        self, message: str, *, problems: Iterable[Problem] = (), code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.problems: Sequence[Problem] = tuple(problems)
-        if code is not None:
-            self.code = code
 
 
 # ------------------------------------------------------------------------------- pagination
