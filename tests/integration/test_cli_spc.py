@@ -306,7 +306,7 @@ def test_version_and_help() -> None:
 
 
 def test_demo_command(tmp_path: Path) -> None:
-    r = cli("demo", "--out", tmp_path / "demo")
+    r = cli("demo", "--out", tmp_path / "demo", "--no-serve")
     assert r.returncode == 0, r.stderr
     report = Path(r.stdout.strip())
     assert report == (tmp_path / "demo" / "report.html").resolve()
@@ -320,6 +320,6 @@ def test_demo_command(tmp_path: Path) -> None:
     ]
     blocker = tmp_path / "f"
     blocker.write_text("x")
-    r = cli("demo", "--out", blocker / "demo")
+    r = cli("demo", "--out", blocker / "demo", "--no-serve")
     assert r.returncode == 5, r.stderr
     assert "Traceback" not in r.stderr
