@@ -58,6 +58,8 @@ def test_demo_builds_database_reports_and_serves(tmp_path: Path) -> None:
             assert chars.status_code == 200
             assert chars.json()["total"] == 40
             assert client.get("/docs").status_code == 200
+            page = client.get("/login")  # the web app is mounted on the same server
+            assert page.status_code == 200 and "zhuoyue" in page.text
             wrong = client.post(
                 "/api/v1/auth/login", json={"username": "demo", "password": "wrong"}
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -135,13 +136,19 @@ def _demo(
         return
     import uvicorn
 
+    # the web app's per-browser storage lives beside the demo database
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str((out / ".nicegui").resolve()))
     from zhuoyue.api import create_app
+    from zhuoyue.web import mount_web
 
+    app_ = create_app(info.url)
+    mount_web(app_)
     err_console.print(
-        f"serving http://{host}:{port}/ (API /api/v1, documentation /docs); Ctrl-C stops",
+        f"serving http://{host}:{port}/ (web app; API /api/v1, documentation /docs); "
+        "log in as demo / zhuoyue-demo; Ctrl-C stops",
         markup=False,
     )
-    uvicorn.run(create_app(info.url), host=host, port=port, log_level="warning")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 def _demo_declaration(seed: int, out: Path, lang: str) -> Path:

@@ -30,7 +30,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the REST API of the quality data platform (stop with Ctrl+C)."""
+    """Serve the web app (/) and the REST API (/api/v1, /docs) of the platform (Ctrl+C stops)."""
     import uvicorn
     from sqlalchemy.engine import make_url
 
@@ -49,8 +49,13 @@ def serve(
             f"The database {shown} is not at the newest schema (at {current or 'nothing'}). "
             f"Run: zhuoyue db upgrade --db {shown}"
         )
+    from zhuoyue.web import mount_web
+
+    app = create_app(url)
+    mount_web(app)
     err_console.print(
-        f"zhuoyue API on http://{host}:{port}/api/v1 — documentation: http://{host}:{port}/docs",
+        f"zhuoyue on http://{host}:{port}/ — API http://{host}:{port}/api/v1, "
+        f"documentation http://{host}:{port}/docs",
         markup=False,
     )
-    uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info")

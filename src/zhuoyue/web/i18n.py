@@ -1,0 +1,70 @@
+"""The UI's words in Chinese (default) and English; the choice is kept per user/browser."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["LANGS", "Lang", "text"]
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "app": ("卓越 质量平台", "zhuoyue quality platform"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "need_username": ("请输入用户名", "Enter your username"),
+    "need_password": ("请输入密码", "Enter your password"),
+    "bad_credentials": (
+        "用户名或密码错误（或账号已停用）",
+        "Wrong username or password (or the account is disabled)",
+    ),
+    "overview": ("质量驾驶舱", "Quality cockpit"),
+    "level": ("质量管理能力等级", "Quality management capability level"),
+    "score": ("得分", "Score"),
+    "year": ("年度", "Year"),
+    "status_self_declared": ("已自我声明", "self-declared"),
+    "status_draft": ("草稿", "draft"),
+    "status_verified": ("已第三方评价", "verified"),
+    "status_computed": ("按当前数据计算", "computed from the current data"),
+    "aspects": ("四个方面", "The four aspects"),
+    "indicators": ("五项定量指标", "The five quantitative indicators"),
+    "indicator": ("指标", "Indicator"),
+    "value": ("数值", "Value"),
+    "thresholds": ("等级阈值", "Level thresholds"),
+    "binding": ("制约等级的因素", "What holds the level"),
+    "no_binding": ("无：已达到最高等级", "Nothing: the highest level is reached"),
+    "worst": ("Cpk 最低的特性", "Characteristics with the lowest Cpk"),
+    "characteristic": ("特性", "Characteristic"),
+    "step": ("工序", "Step"),
+    "key": ("关键", "Key"),
+    "in_control": ("受控", "In control"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "no_data": ("暂无数据：请先导入测量数据。", "No data yet: import measurements first."),
+    "no_assessment": (
+        "尚无评价：请先导入评价数据或填写自评问卷。",
+        "No assessment yet: import the assessment data or fill in the questionnaire.",
+    ),
+    "no_right_assessment": (
+        "您的角色无权查看本组织的等级评价。",
+        "Your role may not read this organization's assessment.",
+    ),
+    "no_right_data": (
+        "您的角色无权查看本组织的全部特性。",
+        "Your role may not read all characteristics of this organization.",
+    ),
+    "error": ("页面加载失败，请稍后重试或联系管理员。", "The page could not be built. Try again."),
+    "error_ref": ("错误编号", "Error reference"),
+    "session_ended": ("登录已失效，请重新登录。", "Your session has ended. Log in again."),
+    "loading": ("加载中…", "Loading…"),
+    "language": ("English", "中文"),
+}
+
+
+def text(key: str, lang: str) -> str:
+    """The text ``key`` in ``lang`` (Chinese for anything but ``"en"``)."""
+    zh, en = _TEXTS[key]
+    return en if lang == "en" else zh

@@ -1,0 +1,184 @@
+"""The overview page (质量驾驶舱): level badge, aspect radar, indicators, constraints, worst Cpk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from zhuoyue.web.data import Overview
+from zhuoyue.web.i18n import Lang, text
+
+__all__ = ["LEVEL_COLOURS", "format_value", "render_overview"]
+
+#: badge colour (Quasar palette) per level 1..5
+LEVEL_COLOURS = {1: "grey-7", 2: "orange-8", 3: "blue-8", 4: "green-8", 5: "purple-8"}
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A threshold or value as the indicator shows it (fractions as percentages)."""
+    if value is None:
+        return "—"
+    if unit == "%":
+        return f"{value * 100:.4g} %"
+    return f"{value:.4g}{unit}"
+
+
+def _name(item: dict[str, Any], lang: Lang) -> str:
+    return str(item.get("name_en" if lang == "en" else "name_zh") or item.get("id", ""))
+
+
+def _level_name(item: dict[str, Any], lang: Lang) -> str:
+    names = item.get("level_name") or {}
+    return str(names.get(lang, "")) if isinstance(names, dict) else ""
+
+
+def _badge(result: dict[str, Any], status: str | None, lang: Lang) -> None:
+    level = int(result["level"])
+    with ui.card().classes("w-full"):
+        ui.label(text("level", lang)).classes("text-sm text-gray-600")
+        with ui.row().classes("items-center gap-4"):
+            ui.badge(f"L{level} {_level_name(result, lang)}", color=LEVEL_COLOURS.get(level)).props(
+                "data-testid=level-badge"
+            ).classes("text-2xl px-4 py-2")
+            score = result.get("score") or {}
+            year = result.get("year", "")
+            parts = [
+                f"{text('year', lang)} {year}" if lang == "en" else f"{year} {text('year', lang)}"
+            ]
+            if score.get("value") is not None:
+                parts.append(f"{text('score', lang)} {score['value']:g} / {score.get('max', 0):g}")
+            parts.append(text(f"status_{status}" if status else "status_computed", lang))
+            ui.label(" · ".join(parts)).classes("text-gray-700")
+
+
+def _radar(result: dict[str, Any], lang: Lang) -> None:
+    aspects = list(result.get("aspects") or [])
+    with ui.card().classes("w-full md:w-[28rem]"):
+        ui.label(text("aspects", lang)).classes("text-lg")
+        ui.echart(
+            {
+                "tooltip": {},
+                "radar": {
+                    "indicator": [{"name": _name(a, lang), "max": 5} for a in aspects],
+                    "radius": "52%",
+                    "axisName": {"fontSize": 11},
+                },
+                "series": [
+                    {
+                        "type": "radar",
+                        "data": [
+                            {
+                                "name": text("level", lang),
+                                "value": [a.get("level") or 0 for a in aspects],
+                                "areaStyle": {"opacity": 0.3},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ).classes("w-full h-80").props("data-testid=radar")
+
+
+def _indicators(overview: Overview, result: dict[str, Any], lang: Lang) -> None:
+    rows = []
+    for mid, m in (result.get("metrics") or {}).items():
+        unit = str(m.get("unit") or "")
+        limits = " · ".join(
+            f"L{t['level']} {t['op']}"
+            + ("" if t["value"] is None else f" {format_value(t['value'], unit)}")
+            for t in overview.thresholds.get(mid, [])
+        )
+        reason = m.get("reason_en" if lang == "en" else "reason_zh") or ""
+        rows.append(
+            {
+                "id": mid,
+                "name": _name(m, lang),
+                "value": m.get("display") or format_value(m.get("value"), unit),
+                "level": f"L{m['level']} {_level_name(m, lang)}" if m.get("level") else reason,
+                "thresholds": limits,
+            }
+        )
+    columns = [
+        {"name": "name", "label": text("indicator", lang), "field": "name", "align": "left"},
+        {"name": "value", "label": text("value", lang), "field": "value", "align": "right"},
+        {"name": "level", "label": text("level", lang), "field": "level", "align": "left"},
+        {
+            "name": "thresholds",
+            "label": text("thresholds", lang),
+            "field": "thresholds",
+            "align": "left",
+        },
+    ]
+    with ui.card().classes("flex-1 min-w-[32rem]"):
+        ui.label(text("indicators", lang)).classes("text-lg")
+        ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props(
+            "flat dense wrap-cells data-testid=indicators"
+        )
+
+
+def _binding(result: dict[str, Any], lang: Lang) -> None:
+    items = list(result.get("binding") or [])
+    with ui.card().classes("w-full"):
+        ui.label(text("binding", lang)).classes("text-lg")
+        if not items:
+            ui.label(text("no_binding", lang))
+        for b in items:
+            msg = b.get("message_en" if lang == "en" else "message_zh") or b.get("item", "")
+            ui.label(f"• {msg}").classes("text-orange-900")
+
+
+def _worst(overview: Overview, lang: Lang) -> None:
+    columns = [
+        {"name": "code", "label": text("characteristic", lang), "field": "code", "align": "left"},
+        {"name": "name", "label": "", "field": "name", "align": "left"},
+        {"name": "step", "label": text("step", lang), "field": "step", "align": "left"},
+        {"name": "key", "label": text("key", lang), "field": "key"},
+        {"name": "cpk", "label": "Cpk", "field": "cpk", "align": "right"},
+        {"name": "ppk", "label": "Ppk", "field": "ppk", "align": "right"},
+        {"name": "in_control", "label": text("in_control", lang), "field": "in_control"},
+    ]
+
+    def yes_no(flag: Any) -> str:
+        return "—" if flag is None else text("yes" if flag else "no", lang)
+
+    rows = [
+        {
+            "id": r["id"],
+            "code": r["code"],
+            "name": r["name"],
+            "step": " ".join(str(x) for x in (r.get("step"), r.get("step_name")) if x),
+            "key": "★" if r.get("key") else "",
+            "cpk": format_value(r.get("cpk"), ""),
+            "ppk": format_value(r.get("ppk"), ""),
+            "in_control": yes_no(r.get("in_control")),
+        }
+        for r in overview.worst
+    ]
+    with ui.card().classes("w-full"):
+        ui.label(text("worst", lang)).classes("text-lg")
+        if not overview.can_data:
+            ui.label(text("no_right_data", lang))
+        elif not rows:
+            ui.label(text("no_data", lang))
+        else:
+            ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props(
+                "flat dense data-testid=worst"
+            )
+
+
+def render_overview(overview: Overview, lang: Lang) -> None:
+    """Build the overview's content in the current container."""
+    ui.label(f"{text('overview', lang)} · {overview.org_name}").classes("text-2xl")
+    result = overview.result
+    if not overview.can_assessment:
+        ui.label(text("no_right_assessment", lang))
+    elif result is None:
+        ui.label(text("no_assessment", lang))
+    else:
+        _badge(result, overview.status, lang)
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            _radar(result, lang)
+            _indicators(overview, result, lang)
+        _binding(result, lang)
+    _worst(overview, lang)
