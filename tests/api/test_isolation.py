@@ -6,18 +6,30 @@ objects must be 404 exactly like missing ones (never 403), lists must hold none 
 after every attack a checksum of all of B's rows is unchanged. Probes run with alice's API token
 and with her login session. :func:`test_every_route_is_in_the_sweep` fails when a route is added
 without an attack here.
+
+For the routes of frozen limits and assessments B first gets something to find (:func:`seed_b`):
+active frozen limits on both its characteristics, a draft of 2024 with an evidence file, and a
+self-declared assessment of 2023 shared with ada, the assessor of A.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from apitools import XHR, TestClient, World, assert_error, char_count, org_state
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 
 from zhuoyue.api import ApiSettings, create_app
+from zhuoyue.services import assessments, views
+from zhuoyue.store.engine import transaction
+from zhuoyue.store.models import Assessment, AssessmentEvidence, AssessmentShare
 
 V1 = "/api/v1"
 
@@ -29,6 +41,8 @@ class Attacker:
         self.world = world
         self.token = world.auth("alice")
         self.session = world.login("alice")
+        #: B's rows made by :func:`seed_b`: draft, declared (assessment ids), evidence (id)
+        self.b_rows: dict[str, int] = {}
 
     def both(self, method: str, path: str, status: int, **kw: Any) -> list[Any]:
         """The request by token and by session cookie: both get ``status``."""
@@ -298,6 +312,202 @@ def audit(a: Attacker) -> None:
             assert entry["user_id"] != a.world.user_ids["bob"]
 
 
+# ---------------------------------------------------------------- computed views, assessments
+def seed_b(world: World) -> dict[str, int]:
+    """Frozen limits, a draft with evidence and a declared assessment (shared with ada) in B."""
+    bob = world.user_ids["bob"]
+    with transaction(world.engine) as s:
+        for cid in world.b.chars.values():
+            views.freeze_limits(s, world.b.id, cid, user_id=bob, reason="B's own study")
+        draft = assessments.save_draft(s, world.b.id, 2024, {"leadership": 3}, bob)["id"]
+        evidence = assessments.add_evidence(
+            s, world.b.id, draft, "leadership", "b.pdf", "application/pdf", b"%PDF b", bob
+        )["id"]
+        declared = Assessment(
+            org_id=world.b.id,
+            year=2023,
+            model_id="miit-249-2023/zhuoyue-v1",
+            model_version="1.0.0",
+            status="self_declared",
+            answers={"leadership": {"level": 3, "evidence": [], "respondent": None}},
+            result={"level": 1},
+            level=1,
+            declared_at=datetime(2024, 1, 15, tzinfo=UTC),
+            declared_by=bob,
+        )
+        s.add(declared)
+        s.flush()
+        s.add(AssessmentShare(assessment_id=declared.id, user_id=world.user_ids["ada"]))
+    return {"draft": draft, "declared": declared.id, "evidence": evidence}
+
+
+def b_files(world: World) -> str:
+    """A checksum of B's evidence files and assessment shares (tables without an org_id)."""
+    digest = hashlib.sha256()
+    with world.engine.connect() as conn:
+        ids = select(Assessment.id).where(Assessment.org_id == world.b.id)
+        for table in (AssessmentEvidence.__table__, AssessmentShare.__table__):
+            rows = conn.execute(
+                select(table)
+                .where(table.c.assessment_id.in_(ids))
+                .order_by(*table.primary_key.columns)
+            )
+            for row in rows:
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def _view(view: str) -> Callable[[Attacker], None]:
+    def attack(a: Attacker) -> None:
+        for ref in a.refs_of_b("characteristics"):
+            a.both("GET", f"/characteristics/{ref}/{view}", 404, params=FORGED)
+        # a code both have is A's own
+        r = a.once("GET", f"/characteristics/BORE-D/{view}", 200, params=FORGED)
+        body = r.json()
+        if view == "limits":
+            assert body == []  # B's frozen limits are not A's
+        else:
+            assert body["characteristic"]["id"] == a.world.a.chars["BORE-D"]
+            assert body["mean"] < 10.02 if view == "capability" else body["center"] < 10.02
+
+    return attack
+
+
+def freeze(a: Attacker) -> None:
+    for ref in a.refs_of_b("characteristics"):
+        a.both("POST", f"/characteristics/{ref}/limits", 404, json={"reason": "pwned"})
+    body = {"reason": "A's study", "org_id": a.world.b.id}
+    a.once("POST", "/characteristics/BORE-D/limits", 422, json=body)
+    r = a.once("POST", "/characteristics/BORE-D/limits", 201, json={"reason": "A's study"})
+    assert r.json()["characteristic_id"] == a.world.a.chars["BORE-D"]
+
+
+def unfreeze(a: Attacker) -> None:
+    for ref in a.refs_of_b("characteristics"):
+        a.both("DELETE", f"/characteristics/{ref}/limits", 404, params={"reason": "pwned"})
+    # A's BORE-D has no frozen limits (B's has): nothing to unfreeze
+    a.once("DELETE", "/characteristics/BORE-D/limits", 409, params={"reason": "x", **FORGED})
+
+
+def overview(a: Attacker) -> None:
+    b_ids = set(a.world.b.chars.values())
+    for params in (FORGED, {**FORGED, "step": "OP10"}, {"product": "P-beta"}):
+        for r in a.both("GET", "/overview/characteristics", 200, params=params):
+            assert not _ids(r) & b_ids
+    r = a.once("GET", "/overview/characteristics", 200, params=FORGED)
+    assert {i["code"] for i in r.json()["items"]} == {"BORE-D", "RUNOUT", "1001"}
+
+
+def kpis(a: Attacker) -> None:
+    for r in a.both("GET", "/kpis", 200, params={**FORGED, "year": 2024}):
+        assert r.json()["org_id"] == a.world.a.id
+
+
+def list_assessments(a: Attacker) -> None:
+    theirs = {a.b_rows["draft"], a.b_rows["declared"]}
+    for params in (FORGED, {**FORGED, "year": 2023}):
+        for r in a.both("GET", "/assessments", 200, params=params):
+            assert not _ids(r) & theirs
+    # not even for an assessor B shared a declaration with
+    r = a.world.client.get(V1 + "/assessments", headers=a.world.auth("ada"), params=FORGED)
+    assert r.status_code == 200 and not _ids(r) & theirs
+
+
+def compute(a: Attacker) -> None:
+    a.once("POST", "/assessments/compute", 422, json={"year": 2024, "org_id": a.world.b.id})
+    for r in a.both("POST", "/assessments/compute", 200, json={"year": 2024}, params=FORGED):
+        assert r.json()["enterprise"]["name"] == "Acme"
+
+
+def save_draft(a: Attacker) -> None:
+    body = {"answers": {"leadership": 5}}
+    a.once("PUT", "/assessments/2024/draft", 422, json={**body, "org_id": a.world.b.id})
+    a.once("PUT", "/assessments/2024/draft", 422, json={**body, "assessment_id": a.b_rows["draft"]})
+    r = a.once("PUT", "/assessments/2024/draft", 200, json=body, params=FORGED)
+    assert r.json()["org_id"] == a.world.a.id and r.json()["id"] != a.b_rows["draft"]
+
+
+def get_assessment(a: Attacker) -> None:
+    for aid in (a.b_rows["draft"], a.b_rows["declared"]):
+        a.both("GET", f"/assessments/{aid}", 404)
+    r = a.world.client.get(f"{V1}/assessments/{a.b_rows['declared']}", headers=a.world.auth("ada"))
+    assert_error(r, 404)
+
+
+def declare(a: Attacker) -> None:
+    a.both("POST", f"/assessments/{a.b_rows['draft']}/declare", 404)
+
+
+def verify(a: Attacker) -> None:
+    # B shared its declaration with ada, but she works in A: not found
+    r = a.world.client.post(
+        f"{V1}/assessments/{a.b_rows['declared']}/verify", headers=a.world.auth("ada")
+    )
+    assert_error(r, 404)
+    a.both("POST", f"/assessments/{a.b_rows['declared']}/verify", 403)  # alice never verifies
+
+
+def declaration_pdf(a: Attacker) -> None:
+    for aid in (a.b_rows["draft"], a.b_rows["declared"]):
+        a.both("GET", f"/assessments/{aid}/declaration.pdf", 404)
+    path = f"{V1}/assessments/{a.b_rows['declared']}/declaration.pdf"
+    assert_error(a.world.client.get(path, headers=a.world.auth("ada")), 404)
+
+
+def _own_draft(a: Attacker) -> int:
+    r = a.once("PUT", "/assessments/2024/draft", 200, json={"answers": {"leadership": 2}})
+    return int(r.json()["id"])
+
+
+def add_evidence(a: Attacker) -> None:
+    files = {"file": ("x.pdf", b"%PDF pwned", "application/pdf")}
+    data = {"indicator_id": "leadership"}
+    a.both("POST", f"/assessments/{a.b_rows['draft']}/evidence", 404, files=files, data=data)
+    own = _own_draft(a)
+    data = {"indicator_id": "leadership", "assessment_id": str(a.b_rows["draft"])}
+    r = a.once("POST", f"/assessments/{own}/evidence", 201, files=files, data=data)
+    assert r.json()["assessment_id"] == own
+
+
+def list_evidence(a: Attacker) -> None:
+    for aid in (a.b_rows["draft"], a.b_rows["declared"]):
+        a.both("GET", f"/assessments/{aid}/evidence", 404)
+
+
+def download_evidence(a: Attacker) -> None:
+    eid = a.b_rows["evidence"]
+    a.both("GET", f"/assessments/{a.b_rows['draft']}/evidence/{eid}", 404)
+    a.both("GET", f"/assessments/{_own_draft(a)}/evidence/{eid}", 404)  # B's file, A's id
+
+
+def delete_evidence(a: Attacker) -> None:
+    eid = a.b_rows["evidence"]
+    a.both("DELETE", f"/assessments/{a.b_rows['draft']}/evidence/{eid}", 404)
+    a.both("DELETE", f"/assessments/{_own_draft(a)}/evidence/{eid}", 404)
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+def imports(a: Attacker) -> None:
+    # B's characteristics are unknown to A's imports
+    meas = _zip({"measurements.csv": "characteristic,ts,value\nONLY-B,2024-05-01 08:00,1\n"})
+    files = {"file": ("m.zip", meas, "application/zip")}
+    error = assert_error(a.once("POST", "/imports", 422, files=files, data=FORGED), 422)
+    assert {p["code"] for p in error["problems"]} == {"unknown_characteristic"}
+    # a file naming B's codes creates A's own rows; forged form fields change nothing
+    chars = _zip({"characteristics.csv": "code,step,key\nONLY-B,OP10,false\n"})
+    files = {"file": ("c.zip", chars, "application/zip")}
+    r = a.once("POST", "/imports", 200, files=files, data=FORGED)
+    assert (r.json()["org"], r.json()["org_id"]) == ("acme", a.world.a.id)
+    assert r.json()["tables"]["characteristics"]["inserted"] == 1
+
+
 SWEEP: dict[tuple[str, str], Callable[[Attacker], None]] = {
     ("GET", "/health"): health,
     ("POST", V1 + "/auth/login"): login,
@@ -336,7 +546,28 @@ SWEEP: dict[tuple[str, str], Callable[[Attacker], None]] = {
     ("GET", V1 + "/characteristics/{ref}/series"): series,
     ("POST", V1 + "/measurements/csv"): upload_csv,
     ("GET", V1 + "/audit"): audit,
+    ("GET", V1 + "/characteristics/{ref}/chart"): _view("chart"),
+    ("GET", V1 + "/characteristics/{ref}/capability"): _view("capability"),
+    ("GET", V1 + "/characteristics/{ref}/limits"): _view("limits"),
+    ("POST", V1 + "/characteristics/{ref}/limits"): freeze,
+    ("DELETE", V1 + "/characteristics/{ref}/limits"): unfreeze,
+    ("GET", V1 + "/overview/characteristics"): overview,
+    ("GET", V1 + "/kpis"): kpis,
+    ("GET", V1 + "/assessments"): list_assessments,
+    ("POST", V1 + "/assessments/compute"): compute,
+    ("PUT", V1 + "/assessments/{year}/draft"): save_draft,
+    ("GET", V1 + "/assessments/{assessment_id}"): get_assessment,
+    ("POST", V1 + "/assessments/{assessment_id}/declare"): declare,
+    ("POST", V1 + "/assessments/{assessment_id}/verify"): verify,
+    ("GET", V1 + "/assessments/{assessment_id}/declaration.pdf"): declaration_pdf,
+    ("POST", V1 + "/assessments/{assessment_id}/evidence"): add_evidence,
+    ("GET", V1 + "/assessments/{assessment_id}/evidence"): list_evidence,
+    ("GET", V1 + "/assessments/{assessment_id}/evidence/{evidence_id}"): download_evidence,
+    ("DELETE", V1 + "/assessments/{assessment_id}/evidence/{evidence_id}"): delete_evidence,
+    ("POST", V1 + "/imports"): imports,
 }
+#: routes whose attacks need B's rows of :func:`seed_b`
+SEEDED = {route for route in SWEEP if "/assessments" in route[1] or route[1].endswith("/limits")}
 
 
 def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
@@ -374,9 +605,11 @@ def test_every_route_is_in_the_sweep() -> None:
 @pytest.mark.parametrize("route", sorted(SWEEP), ids=lambda r: f"{r[0]} {r[1]}")
 def test_org_a_cannot_touch_org_b(world: World, route: tuple[str, str]) -> None:
     attacker = Attacker(world)
-    before = org_state(world.engine, world.b.id)
+    if route in SEEDED:
+        attacker.b_rows = seed_b(world)
+    before = org_state(world.engine, world.b.id), b_files(world)
     SWEEP[route](attacker)
-    assert org_state(world.engine, world.b.id) == before
+    assert (org_state(world.engine, world.b.id), b_files(world)) == before
     # and B still sees its own data
     r = world.client.get(f"{V1}/characteristics/ONLY-B", headers=world.auth("bob"))
     assert r.status_code == 200

@@ -3,6 +3,11 @@
 Every operation gets generated paths, queries and bodies, sent with an admin's API token (a fresh
 one per operation, so that an operation revoking tokens does not lock the next ones out), on one
 seeded database per backend.
+
+The self-declaration's PDF renderer (WeasyPrint, some seconds a document) is replaced by a stub
+here: the route, its lookups and the assessment snapshot still run on every generated request, but
+what the renderer draws comes from the database, not from the request, so rendering it again for
+every example would only double the run time. ``test_assessments_api.py`` renders real PDFs.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy import select, update
 
 from zhuoyue.api import ApiSettings, create_app
 from zhuoyue.services import accounts
+from zhuoyue.services import assessments as assessment_service
 from zhuoyue.services.accounts import Principal
 from zhuoyue.store import migrate
 from zhuoyue.store.engine import transaction
@@ -48,10 +54,19 @@ def fuzz_world(
     )
     world = build_world(url, ApiSettings(superusers="alice", max_upload_mb=1))
     try:
-        yield world
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(assessment_service, "write_declaration", _stub_pdf)
+            yield world
     finally:
         close_world(world)
         accounts.set_password_hasher(previous)
+
+
+def _stub_pdf(outcome: Any, path: str | Path, **kw: Any) -> Path:
+    """A one-line PDF in place of the rendered self-declaration (see the module notes)."""
+    out = Path(path)
+    out.write_bytes(b"%PDF-1.7\n% stub of the fuzz run\n%%EOF\n")
+    return out
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def test_bootstrap_refusals_change_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "z.db").exists()
     assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     assert runner.invoke(app, base, input="\n").exit_code == 2  # empty password
-    assert runner.invoke(app, [*base, "--credit-code", "123"], input="long-enough-pw\n").exit_code == 4
+    assert (
+        runner.invoke(app, [*base, "--credit-code", "123"], input="long-enough-pw\n").exit_code == 4
+    )
     assert runner.invoke(app, base, input="long-enough-pw\n").exit_code == 0
     assert runner.invoke(app, base, input="long-enough-pw\n").exit_code == 4  # code taken
     engine = make_engine(url)

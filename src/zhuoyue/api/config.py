@@ -19,8 +19,10 @@ class ApiSettings(BaseSettings):
     superusers: str = ""
     #: the session cookie's Secure flag; unset: set when the request came over HTTPS
     cookie_secure: bool | None = None
-    #: largest CSV upload, in MiB
+    #: largest upload (a CSV file, an evidence file, a file to import), in MiB
     max_upload_mb: int = Field(default=50, ge=1, le=4096)
+    #: largest total size of the files of an imported .zip once unpacked, in MiB
+    max_unzipped_mb: int = Field(default=1024, ge=1, le=65536)
 
     @property
     def superuser_names(self) -> frozenset[str]:

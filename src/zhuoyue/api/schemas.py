@@ -7,12 +7,15 @@ ranges); the services check everything again, so other shells get the same error
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from zhuoyue.services.accounts import SCOPES, TOKEN_MAX_DAYS, Page, bad_text
+from zhuoyue.services.views import CHART_TYPES, MAX_REASON_CHARS, PHASES
+from zhuoyue.stats.rules import RULE_SETS
 from zhuoyue.store.models import (
     ROLES,
     ApiToken,
@@ -37,6 +40,15 @@ def _clean(value: str) -> str:
 
 
 _Clean = AfterValidator(_clean)
+
+
+def _clean_lines(value: str) -> str:
+    if bad_text(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+        raise ValueError("text must not contain control characters other than line breaks and tabs")
+    return value
+
+
+_CleanLines = AfterValidator(_clean_lines)
 # strings without control characters, of the lengths the columns hold
 Code = Annotated[str, Field(min_length=1, max_length=40), _Clean]
 LongCode = Annotated[str, Field(min_length=1, max_length=80), _Clean]
@@ -56,6 +68,34 @@ assert set(ROLES) == set(Role.__args__)  # type: ignore[attr-defined]
 Scope = Literal["read", "write", "measurements:write", "admin"]
 assert set(SCOPES) == set(Scope.__args__)  # type: ignore[attr-defined]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+ChartType = Literal["xbar_r", "xbar_s", "imr"]
+assert set(CHART_TYPES) == set(ChartType.__args__)  # type: ignore[attr-defined]
+RuleSetName = Literal["gb4091", "we", "none"]
+assert set(RULE_SETS) == set(RuleSetName.__args__)  # type: ignore[attr-defined]
+Phase = Literal["auto", "I", "II"]
+assert set(PHASES) == set(Phase.__args__)  # type: ignore[attr-defined]
+#: years of the data: a year's rows end where the next year begins, so 9999 has no end
+MIN_YEAR, MAX_YEAR = 1000, 9998
+#: several lines of text (a reason, a note): line breaks and tabs allowed
+LongText = Annotated[str, Field(min_length=1, max_length=MAX_REASON_CHARS), _CleanLines]
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON: NaN and infinities become ``null``, other objects their text.
+
+    The computed views hand back dictionaries of the statistics layer; the response must be
+    valid JSON whatever a degenerate data set produced.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=_plain)
+    return json.loads(text, parse_constant=lambda _constant: None)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # NumPy scalars and arrays
+        return value.tolist()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 class _In(BaseModel):
@@ -461,3 +501,288 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     database: str
     version: str
+
+
+# ---------------------------------------------------------------------------- computed views
+class Open(BaseModel):
+    """A computed result: the fields named here, and every other field the service returns."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChartOut(Open):
+    """A control chart (the JSON of ``zhuoyue spc --json``) of a characteristic's measurements,
+    plus ``characteristic``, ``limits_source``, ``frozen_limits``, ``points``, ``data`` and
+    ``conventions``."""
+
+    chart: str
+    center: float | None
+    sigma: float | None
+    sigma_method: str
+    n_points: int
+    panels: dict[str, Any]
+    #: "frozen" (phase II against the active frozen limits) or "computed" (phase I)
+    limits_source: Literal["frozen", "computed"]
+    characteristic: dict[str, Any]
+    warnings: list[str]
+
+
+class CapabilityOut(Open):
+    """Process capability (the JSON of ``zhuoyue capability --json``) plus ``characteristic``,
+    ``data`` and ``conventions``."""
+
+    n: int
+    mean: float | None
+    cp: float | None
+    cpk: float | None
+    pp: float | None
+    ppk: float | None
+    characteristic: dict[str, Any]
+    warnings: list[str]
+
+
+class UserRef(BaseModel):
+    """A user named in a record (who froze, declared, verified)."""
+
+    id: int
+    username: str | None = None
+    display_name: str | None = None
+
+
+class LimitsEnded(BaseModel):
+    """Who ended frozen limits by unfreezing them, when and why."""
+
+    action: str
+    at: datetime | None
+    by: UserRef | None
+    reason: str | None
+
+
+class LimitsOut(BaseModel):
+    """Frozen control limits of a characteristic: the numbers, who froze them, when and why."""
+
+    id: int
+    characteristic_id: int
+    chart: str
+    center: float | None
+    sigma: float | None
+    sigma_method: str | None
+    subgroup_size: int | None
+    n_subgroups: int | None
+    n_values: int | None
+    #: the phase I data the limits were estimated from: data_start <= ts < data_end
+    data_start: datetime | None
+    data_end: datetime | None
+    rules: str | None
+    #: per panel (xbar, r, s, i, mr): center, lcl, ucl (null where they vary with the size)
+    panels: dict[str, dict[str, float | None]]
+    frozen_at: datetime | None
+    frozen_by: UserRef | None
+    reason: str
+    active: bool
+    superseded_at: datetime | None
+    #: set when the limits were unfrozen (null while active or when a new freeze replaced them)
+    ended: LimitsEnded | None = None
+
+
+class FrozenLimitsOut(LimitsOut):
+    """New frozen limits, with the phase I chart's verdict."""
+
+    in_control: bool
+    #: phase I points left out (iterate=true)
+    excluded: list[int]
+    warnings: list[str]
+
+
+class FreezeIn(_In):
+    """Freeze phase I limits of the data with start <= ts < end (default: all data)."""
+
+    reason: LongText
+    start: datetime | None = None
+    end: datetime | None = None
+    #: default: the characteristic's chart
+    chart: ChartType | None = None
+    #: leave out points beyond the limits and estimate again until none is
+    iterate: bool = False
+
+
+class UnfreezeIn(_In):
+    reason: LongText
+
+
+class LastViolation(BaseModel):
+    point: int
+    ts: datetime
+    tests: list[int]
+    panels: list[str]
+
+
+class OverviewRow(BaseModel):
+    """One characteristic of the overview: its data, Cpk, Ppk and whether it is in control."""
+
+    id: int
+    code: str
+    name: str | None
+    step: str | None
+    step_name: str | None
+    product: str | None
+    key: bool
+    unit: str | None
+    lsl: float | None
+    usl: float | None
+    #: measurements in range
+    n: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+    chart: str | None
+    n_points: int
+    mean: float | None
+    cpk: float | None
+    ppk: float | None
+    #: no test fires on the last `recent` points (null without data)
+    in_control: bool | None
+    recent_points_signalling: int | None
+    last_violation: LastViolation | None
+    limits_source: Literal["frozen", "computed"]
+    #: why the chart or the capability could not be computed
+    error: str | None
+
+
+# -------------------------------------------------------------------------------------- KPIs
+class KpisOut(Open):
+    """The quality KPIs of a year: ``metrics`` (every quantitative indicator of the model, as
+    ``zhuoyue assess`` computes it), ``rolled_yield``, ``loss_rates``, ``cost_of_quality``,
+    ``sigma_level``, a twelve-month ``trend``, ``coverage``, ``warnings``, ``conventions``."""
+
+    year: int
+    #: "given" (?year=), "output_value" or "latest_in_data"
+    year_source: str
+    metrics: dict[str, Any]
+    warnings: list[str]
+
+
+# ------------------------------------------------------------------------------- assessments
+ItemId = Annotated[str, Field(min_length=1, max_length=80), _Clean]
+AnswerText = Annotated[str, Field(max_length=2000), _CleanLines]
+
+
+class AnswerIn(_In):
+    """An answer to a questionnaire item: its level, evidence texts, who answered."""
+
+    #: 1 (经验级) to 5 (卓越级)
+    level: int | None = None
+    #: texts, or one text split at ';', '；' or line breaks
+    evidence: AnswerText | list[AnswerText] | None = None
+    respondent: AnswerText | None = None
+
+
+#: ``{item: level}`` or ``{item: {level, evidence, respondent}}``; null removes the item
+Answers = dict[ItemId, int | AnswerIn | None]
+
+
+class ComputeIn(_In):
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
+    #: answers overriding the stored draft's, item by item (a preview: nothing is stored)
+    answers: Answers | None = None
+
+
+class DraftIn(_In):
+    answers: Answers
+    #: when the year's assessment is declared: start a new draft from its answers
+    new_draft: bool = False
+
+
+class VerifyIn(_In):
+    note: LongText | None = None
+
+
+class AssessmentResultOut(Open):
+    """The result of an assessment (the JSON of ``zhuoyue assess --json``): level, score,
+    aspects, indicators, metrics, binding constraints, gaps and plan."""
+
+    level: int
+    year: int | None
+
+
+class EvidenceOut(BaseModel):
+    id: int
+    assessment_id: int
+    #: the indicator (questionnaire item) the file is evidence of
+    indicator_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: int | None
+    uploaded_at: datetime | None
+
+
+class AssessmentSummaryOut(BaseModel):
+    id: int
+    org_id: int
+    year: int
+    model_id: str
+    model_version: str
+    #: draft, self_declared or verified
+    status: str
+    #: answers and evidence cannot change (declared or verified)
+    locked: bool
+    level: int | None
+    score: float | None
+    #: questionnaire items answered
+    answered: int
+    created_at: datetime | None
+    created_by: UserRef | None
+    updated_at: datetime | None
+    declared_at: datetime | None
+    declared_by: UserRef | None
+    verified_at: datetime | None
+    verified_by: UserRef | None
+
+
+class AssessmentOut(AssessmentSummaryOut):
+    answers: dict[str, Any]
+    evidence: list[EvidenceOut]
+    #: the stored result snapshot (null for a draft not evaluated)
+    result: dict[str, Any] | None
+
+
+# ----------------------------------------------------------------------------------- imports
+class TableCountsOut(BaseModel):
+    rows: int
+    inserted: int
+    identical: int
+    updated: int
+
+
+class ImportTotals(BaseModel):
+    inserted: int
+    identical: int
+    updated: int
+
+
+class ChangeOut(BaseModel):
+    table: str
+    key: str
+    column: str
+    before: Any
+    after: Any
+
+
+class ImportOut(BaseModel):
+    """What an import did (or, with dry_run, would do): rows per table and what became of them."""
+
+    source: str
+    org: str
+    org_id: int | None
+    org_created: bool
+    year: int | None
+    dry_run: bool
+    tables: dict[str, TableCountsOut]
+    totals: ImportTotals
+    #: stored master-data values the import changed (a characteristic's spec, ...)
+    changes: list[ChangeOut]
+    #: the assessment holding the file's self_assessment answers
+    assessment_id: int | None
+    warnings: list[str]
+    duration_s: float

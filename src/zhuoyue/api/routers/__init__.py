@@ -1,6 +1,6 @@
 """The routers of ``/api/v1``, one module per domain; :data:`ROUTERS` lists them in order.
 
-A new domain (charts, capability, KPIs, assessments, imports) adds a module with a ``router``
+A new domain adds a module with a ``router``
 (an :class:`fastapi.APIRouter` with its ``prefix`` and ``tags``) and appends it here; the test
 ``tests/api/test_isolation.py`` then fails until each new route is in its sweep.
 """
@@ -10,15 +10,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from zhuoyue.api.routers import (
+    assessments,
     audit,
     auth,
     characteristics,
+    imports,
+    kpi,
     measurements,
     orgs,
     products,
     steps,
     tokens,
     users,
+    views,
 )
 
 __all__ = ["ROUTERS"]
@@ -33,5 +37,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     steps.router,
     characteristics.router,
     measurements.router,
+    views.router,
+    kpi.router,
+    assessments.router,
+    imports.router,
     audit.router,
 )
