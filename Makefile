@@ -35,8 +35,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
+# the doctests of src, then every test (one run over both would import the test folders'
+# conftest.py files as doctest modules, which clash by name)
 test: install debian-packages lint typecheck
-	$(BIN)/pytest -q --doctest-modules src tests
+	$(BIN)/pytest -q --doctest-modules src
+	$(BIN)/pytest -q tests
 
 bench: install
 	$(BIN)/python bench/bench_spc.py --json bench/results.json
