@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from apitools import World, assert_error
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhuoyue.api.schemas import json_safe
@@ -14,7 +15,7 @@ from zhuoyue.demo.factory import make_plant
 from zhuoyue.services import assessments
 from zhuoyue.services.importing import import_data
 from zhuoyue.store.engine import transaction
-from zhuoyue.store.models import AssessmentShare
+from zhuoyue.store.models import AssessmentShare, AuditLog
 
 V1 = "/api/v1"
 A = f"{V1}/assessments"
@@ -171,6 +172,61 @@ def test_a_draft_is_not_verified(world: World, draft: int) -> None:
     share_with(world, draft, "ada")
     r = world.client.post(f"{A}/{draft}/verify", headers=world.auth("ada"))
     assert_error(r, 409, "not_declared")
+
+
+# --------------------------------------------------------------------------------- shares
+def share_audit(world: World, assessment_id: int) -> list[tuple[str, int | None, Any, Any]]:
+    with Session(world.engine) as s:
+        rows = s.execute(
+            select(AuditLog.action, AuditLog.user_id, AuditLog.before, AuditLog.after)
+            .where(
+                AuditLog.entity == "assessment",
+                AuditLog.entity_id == str(assessment_id),
+                AuditLog.action.in_(["share", "unshare"]),
+            )
+            .order_by(AuditLog.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_share_and_unshare_a_declaration(world: World, draft: int) -> None:
+    declared(world, draft)
+    ada, quinn, path = world.auth("ada"), world.auth("quinn"), f"{A}/{draft}/shares"
+    ada_id = world.user_ids["ada"]
+    assert_error(world.client.get(f"{A}/{draft}", headers=ada), 404)  # not shared yet
+    assert world.client.get(path, headers=quinn).json() == []
+    # the viewer, the engineer and the assessor may not share
+    for user in ("vic", "eve", "ada"):
+        assert_error(world.client.post(path, json={"user": "ada"}, headers=world.auth(user)), 403)
+        assert_error(world.client.get(path, headers=world.auth(user)), 403)
+    # only an assessor of the organization: not a supplier, viewer, nor an unknown user
+    for user in ("sam", "vic", "nobody", world.user_ids["sam"], 999999):
+        r = world.client.post(path, json={"user": user}, headers=quinn)
+        assert_error(r, 422)
+    assert share_audit(world, draft) == []
+    r = world.client.post(path, json={"user": "ada"}, headers=quinn)
+    assert r.status_code == 201, r.text
+    assert (r.json()["user_id"], r.json()["username"]) == (ada_id, "ada")
+    # idempotent, also by user id
+    r = world.client.post(path, json={"user": ada_id}, headers=world.auth("alice"))
+    assert r.status_code == 201, r.text
+    assert [u["username"] for u in world.client.get(path, headers=quinn).json()] == ["ada"]
+    assert world.client.get(f"{A}/{draft}", headers=ada).json()["status"] == "self_declared"
+    assert [a["id"] for a in world.client.get(A, headers=ada).json()["items"]] == [draft]
+    quinn_id = world.user_ids["quinn"]
+    assert share_audit(world, draft) == [
+        ("share", quinn_id, None, {"user_id": ada_id, "username": "ada"})
+    ]
+    # unshare: the assessor no longer sees it; a second time is not found
+    assert_error(world.client.delete(f"{path}/{ada_id}", headers=world.auth("vic")), 403)
+    r = world.client.delete(f"{path}/{ada_id}", headers=quinn)
+    assert r.status_code == 204, r.text
+    assert_error(world.client.get(f"{A}/{draft}", headers=ada), 404)
+    assert world.client.get(path, headers=quinn).json() == []
+    assert_error(world.client.delete(f"{path}/{ada_id}", headers=quinn), 404)
+    assert share_audit(world, draft)[-1] == ("unshare", quinn_id, {"user_id": ada_id}, None)
+    # an unknown assessment
+    assert_error(world.client.post(f"{A}/999999/shares", json={"user": "ada"}, headers=quinn), 404)
 
 
 # -------------------------------------------------------------------------------- evidence

@@ -447,6 +447,28 @@ def verify(a: Attacker) -> None:
     a.both("POST", f"/assessments/{a.b_rows['declared']}/verify", 403)  # alice never verifies
 
 
+def list_assessment_shares(a: Attacker) -> None:
+    for aid in (a.b_rows["draft"], a.b_rows["declared"]):
+        a.both("GET", f"/assessments/{aid}/shares", 404)
+
+
+def share_assessment(a: Attacker) -> None:
+    ada = a.world.user_ids["ada"]
+    for aid in (a.b_rows["draft"], a.b_rows["declared"]):
+        a.both("POST", f"/assessments/{aid}/shares", 404, json={"user": "ada"})
+        a.both("POST", f"/assessments/{aid}/shares", 404, json={"user": ada})
+    # B's people are not assessors of A
+    own = _own_draft(a)
+    a.once("POST", f"/assessments/{own}/shares", 422, json={"user": "bob"})
+    a.once("POST", f"/assessments/{own}/shares", 422, json={"user": a.world.user_ids["bob"]})
+
+
+def unshare_assessment(a: Attacker) -> None:
+    ada = a.world.user_ids["ada"]
+    for aid in (a.b_rows["draft"], a.b_rows["declared"]):  # B's declaration is shared with ada
+        a.both("DELETE", f"/assessments/{aid}/shares/{ada}", 404)
+
+
 def declaration_pdf(a: Attacker) -> None:
     for aid in (a.b_rows["draft"], a.b_rows["declared"]):
         a.both("GET", f"/assessments/{aid}/declaration.pdf", 404)
@@ -560,6 +582,9 @@ SWEEP: dict[tuple[str, str], Callable[[Attacker], None]] = {
     ("POST", V1 + "/assessments/{assessment_id}/declare"): declare,
     ("POST", V1 + "/assessments/{assessment_id}/verify"): verify,
     ("GET", V1 + "/assessments/{assessment_id}/declaration.pdf"): declaration_pdf,
+    ("GET", V1 + "/assessments/{assessment_id}/shares"): list_assessment_shares,
+    ("POST", V1 + "/assessments/{assessment_id}/shares"): share_assessment,
+    ("DELETE", V1 + "/assessments/{assessment_id}/shares/{user_id}"): unshare_assessment,
     ("POST", V1 + "/assessments/{assessment_id}/evidence"): add_evidence,
     ("GET", V1 + "/assessments/{assessment_id}/evidence"): list_evidence,
     ("GET", V1 + "/assessments/{assessment_id}/evidence/{evidence_id}"): download_evidence,

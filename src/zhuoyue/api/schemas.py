@@ -696,6 +696,11 @@ class VerifyIn(_In):
     note: LongText | None = None
 
 
+class AssessmentShareIn(_In):
+    #: the username or user id of a member of the organization with the role assessor
+    user: Annotated[int, Field(ge=1, le=INT4)] | Username
+
+
 class AssessmentResultOut(Open):
     """The result of an assessment (the JSON of ``zhuoyue assess --json``): level, score,
     aspects, indicators, metrics, binding constraints, gaps and plan."""

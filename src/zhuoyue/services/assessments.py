@@ -17,6 +17,8 @@ assessment is *not found* (:class:`~zhuoyue.services.accounts.NotFound`); with
   level and score, and locks the assessment: answers and evidence of a declared assessment cannot
   change (:class:`AssessmentLocked`, HTTP 409). To revise, start a new draft. Audited.
 * :func:`verify` — an assessor the assessment is shared with (never its declarer) verifies it.
+* :func:`share_assessment` / :func:`unshare_assessment` / :func:`list_assessment_shares` — which
+  assessors of the organization an assessment is shared with. Audited.
 * :func:`add_evidence` — a file (at most :data:`MAX_EVIDENCE_BYTES`) with its SHA-256, for one
   indicator; uploaded files count as evidence of that indicator's answer.
 * :func:`declaration_pdf` — the self-declaration (自我声明) as PDF bytes: from the snapshot for a
@@ -45,13 +47,14 @@ from zhuoyue.errors import ParameterError, Problem, ValidationError
 from zhuoyue.excellence import Model, builtin_models, default_model, evaluate, load_model
 from zhuoyue.reports.declaration import write_declaration
 from zhuoyue.services import audit
-from zhuoyue.services.accounts import Conflict, NotFound
+from zhuoyue.services.accounts import Conflict, NotFound, bad_text
 from zhuoyue.services.assessment import AssessmentOutcome, MetricsBundle, assess
 from zhuoyue.services.kpi import enterprise_of, load_tables
 from zhuoyue.store.models import (
     Assessment,
     AssessmentEvidence,
     AssessmentShare,
+    Membership,
     Organization,
     UserAccount,
     utcnow,
@@ -67,9 +70,12 @@ __all__ = [
     "delete_evidence",
     "get_assessment",
     "get_evidence",
+    "list_assessment_shares",
     "list_assessments",
     "list_evidence",
     "save_draft",
+    "share_assessment",
+    "unshare_assessment",
     "verify",
 ]
 
@@ -79,6 +85,7 @@ _MAX_FILENAME = 255
 _MAX_CONTENT_TYPE = 100
 _MAX_TEXT = 2000
 _EVIDENCE_SPLIT = re.compile(r"[;；\n]+")
+_INT4_MAX = 2**31 - 1
 
 
 class AssessmentLocked(Conflict):
@@ -716,6 +723,107 @@ def verify(
         user_id=user_id,
     )
     return get_assessment(session, a.org_id, a.id, shared_with_user=user_id)
+
+
+# ------------------------------------------------------------------------------------------------
+# Sharing with assessors
+# ------------------------------------------------------------------------------------------------
+def _share_row(user: UserAccount) -> dict[str, Any]:
+    return {"user_id": user.id, "username": user.username, "display_name": user.display_name}
+
+
+def _assessor(session: Session, org_id: int, user_ref: Any) -> UserAccount:
+    """The assessor member of the organization named by ``user_ref`` (username or user id)."""
+    stmt = (
+        select(UserAccount)
+        .join(Membership, Membership.user_id == UserAccount.id)
+        .where(Membership.org_id == org_id, Membership.role == "assessor")
+    )
+    user: UserAccount | None = None
+    if isinstance(user_ref, int) and not isinstance(user_ref, bool):
+        if 0 < user_ref <= _INT4_MAX:
+            user = session.scalar(stmt.where(UserAccount.id == user_ref))
+    elif isinstance(user_ref, str):
+        name = user_ref.strip()
+        if name.isdigit() and len(name) <= 10 and 0 < int(name) <= _INT4_MAX:
+            user = session.scalar(stmt.where(UserAccount.id == int(name)))
+        if user is None and name and not bad_text(name):
+            user = session.scalar(stmt.where(UserAccount.username == name.lower()))
+    else:
+        raise ParameterError(
+            f"The user must be given by username or user id. Got {type(user_ref).__name__}."
+        )
+    if user is None:
+        raise ParameterError(
+            f"There is no assessor {user_ref!r} in your organization. Add the user with the role "
+            "'assessor' first (POST /memberships).",
+        )
+    return user
+
+
+def list_assessment_shares(
+    session: Session, org_id: int, assessment_id: int
+) -> list[dict[str, Any]]:
+    """The users an assessment is shared with (``user_id``, ``username``, ``display_name``), by
+    username. Another organization's assessment is :class:`NotFound`."""
+    a = _get(session, org_id, assessment_id)
+    users = session.scalars(
+        select(UserAccount)
+        .join(AssessmentShare, AssessmentShare.user_id == UserAccount.id)
+        .where(AssessmentShare.assessment_id == a.id)
+        .order_by(UserAccount.username)
+    ).all()
+    return [_share_row(u) for u in users]
+
+
+def share_assessment(
+    session: Session, org_id: int, assessment_id: int, user_ref: Any, *, user_id: int | None
+) -> dict[str, Any]:
+    """Share an assessment with an assessor member of the organization (idempotent): the
+    assessor may then read and verify it. ``user_ref`` is a username or a user id; a user who is
+    not an assessor of the organization is a :class:`ParameterError`. Audited (``share``)."""
+    a = _get(session, org_id, assessment_id)
+    user = _assessor(session, a.org_id, user_ref)
+    if session.get(AssessmentShare, (a.id, user.id)) is None:
+        session.add(AssessmentShare(assessment_id=a.id, user_id=user.id))
+        session.flush()
+        audit.record(
+            session,
+            None,
+            "share",
+            "assessment",
+            a.id,
+            None,
+            {"user_id": user.id, "username": user.username},
+            org_id=a.org_id,
+            user_id=user_id,
+        )
+    return _share_row(user)
+
+
+def unshare_assessment(
+    session: Session, org_id: int, assessment_id: int, share_user_id: int, *, user_id: int | None
+) -> None:
+    """Stop sharing an assessment with a user (:class:`NotFound` when it is not shared with
+    them). Audited (``unshare``)."""
+    a = _get(session, org_id, assessment_id)
+    uid = _int_id(share_user_id, "user_id")
+    share = session.get(AssessmentShare, (a.id, uid)) if 0 < uid <= _INT4_MAX else None
+    if share is None:
+        raise NotFound(f"The assessment {a.id} is not shared with user {uid}.")
+    session.delete(share)
+    session.flush()
+    audit.record(
+        session,
+        None,
+        "unshare",
+        "assessment",
+        a.id,
+        {"user_id": uid},
+        None,
+        org_id=a.org_id,
+        user_id=user_id,
+    )
 
 
 # ------------------------------------------------------------------------------------------------

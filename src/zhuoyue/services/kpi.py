@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import Mapped, Session, aliased
 
 from zhuoyue.errors import DataError, ParameterError
 from zhuoyue.excellence import Model, default_model, evaluate
@@ -80,13 +80,27 @@ def _frame(name: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> 
     return df.select([pl.col(c).cast(schema[c]) for c in schema if c in columns])
 
 
+def _next_year(year: int) -> int | None:
+    """``year + 1``, or ``None`` for 9999 (``date`` ends there): no upper bound then."""
+    return year + 1 if year < dt.MAXYEAR else None
+
+
+def _date_in_year(column: Mapped[dt.date], year: int) -> ColumnElement[bool]:
+    """``column`` (a date) within ``year``: ``>= 1 January`` and ``< 1 January`` of the next."""
+    after = _next_year(year)
+    if after is None:
+        return column >= dt.date(year, 1, 1)
+    return and_(column >= dt.date(year, 1, 1), column < dt.date(after, 1, 1))
+
+
 def _measurements(
     session: Session, chars: Sequence[tuple[int, str]], year: int | None
 ) -> pl.DataFrame:
     start = end = None
     if year is not None:
         start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
-        end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+        after = _next_year(year)
+        end = None if after is None else dt.datetime(after, 1, 1, tzinfo=dt.UTC)
     conn = session.connection()
     parts = [bulk.read_series(conn, cid, start, end) for cid, _ in chars]
     lens = np.array([p.value.size for p in parts], dtype=np.int64)
@@ -177,9 +191,7 @@ def load_tables(
         product, Inspection.product_id == product.id
     )
     if y is not None:
-        insp = insp.where(
-            Inspection.date >= dt.date(y, 1, 1), Inspection.date < dt.date(y + 1, 1, 1)
-        )
+        insp = insp.where(_date_in_year(Inspection.date, y))
     rows = session.execute(insp.order_by(Inspection.id)).all()
     if rows:
         tables["inspections"] = _frame(
@@ -217,7 +229,7 @@ def load_tables(
         QualityCost.org_id == org_id
     )
     if y is not None:
-        qc = qc.where(QualityCost.date >= dt.date(y, 1, 1), QualityCost.date < dt.date(y + 1, 1, 1))
+        qc = qc.where(_date_in_year(QualityCost.date, y))
     qc_rows = session.execute(qc.order_by(QualityCost.id)).all()
     if qc_rows:
         tables["quality_costs"] = _frame(
@@ -261,8 +273,12 @@ def enterprise_of(session: Session, org_id: int, year: int | None = None) -> dic
 # ------------------------------------------------------------------------------------------------
 # Months
 # ------------------------------------------------------------------------------------------------
-def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
-    return dt.date(year, month, 1), dt.date(year + (month == 12), month % 12 + 1, 1)
+def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date | None]:
+    """The first day of the month and of the next one (``None`` after December 9999)."""
+    if month == 12:
+        after = _next_year(year)
+        return dt.date(year, 12, 1), None if after is None else dt.date(after, 1, 1)
+    return dt.date(year, month, 1), dt.date(year, month + 1, 1)
 
 
 def _month_tables(
@@ -273,10 +289,15 @@ def _month_tables(
     for name, df in tables.items():
         if name == "measurements":
             lo_t = dt.datetime(lo.year, lo.month, 1)
-            hi_t = dt.datetime(hi.year, hi.month, 1)
-            df = df.filter((pl.col("ts") >= lo_t) & (pl.col("ts") < hi_t))
+            cond = pl.col("ts") >= lo_t
+            if hi is not None:
+                cond &= pl.col("ts") < dt.datetime(hi.year, hi.month, 1)
+            df = df.filter(cond)
         elif name in ("inspections", "quality_costs"):
-            df = df.filter((pl.col("date") >= lo) & (pl.col("date") < hi))
+            cond = pl.col("date") >= lo
+            if hi is not None:
+                cond &= pl.col("date") < hi
+            df = df.filter(cond)
         elif name == "product_quality":
             keep = [_period_months(p) == (year, (month,)) for p in df["period"].to_list()]
             df = df.filter(pl.Series(keep, dtype=pl.Boolean))

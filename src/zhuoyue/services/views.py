@@ -165,7 +165,15 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise ParameterError(f"The {name!r} parameter must be a datetime. Got {value!r}.")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+08:00 is in year 0 in UTC
+        raise ParameterError(
+            f"The {name!r} parameter is out of range: {value.isoformat()} has no UTC time "
+            "between the years 1 and 9999."
+        ) from None
 
 
 def _iso(ts: npt.NDArray[np.datetime64]) -> list[str]:

@@ -3,7 +3,8 @@ files and the self-declaration (自我声明) PDF (:mod:`zhuoyue.services.assess
 
 An assessment moves draft → self_declared → verified. A declared assessment is locked: its
 answers and evidence answer 409 (``assessment_locked``); ``new_draft`` starts a revision. An
-assessor sees only the assessments shared with them and is the only one who verifies.
+assessor sees only the assessments shared with them (``/{id}/shares``) and is the only one who
+verifies.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from zhuoyue.api.schemas import (
     Answers,
     AssessmentOut,
     AssessmentResultOut,
+    AssessmentShareIn,
     AssessmentSummaryOut,
     ComputeIn,
     DraftIn,
     EvidenceOut,
     PageOut,
+    ShareOut,
     VerifyIn,
     json_safe,
 )
@@ -256,4 +259,35 @@ def delete_evidence(
     """Delete an evidence file of a draft."""
     require(principal, "write_data")
     assessments.delete_evidence(db, principal.org_id, assessment_id, evidence_id, principal.user_id)
+    return Response(status_code=204)
+
+
+@router.get("/{assessment_id}/shares", response_model=list[ShareOut])
+def list_shares(assessment_id: Id, principal: CurrentPrincipal, db: Db) -> list[ShareOut]:
+    """The assessors the assessment is shared with."""
+    require(principal, "share")
+    rows = assessments.list_assessment_shares(db, principal.org_id, assessment_id)
+    return [ShareOut(**row) for row in rows]
+
+
+@router.post("/{assessment_id}/shares", response_model=ShareOut, status_code=201)
+def share(
+    assessment_id: Id, body: AssessmentShareIn, principal: CurrentPrincipal, db: Db
+) -> ShareOut:
+    """Share the assessment with an assessor member (by username or user id): they may then
+    read and verify it. Sharing again changes nothing."""
+    require(principal, "share")
+    row = assessments.share_assessment(
+        db, principal.org_id, assessment_id, body.user, user_id=principal.user_id
+    )
+    return ShareOut(**row)
+
+
+@router.delete("/{assessment_id}/shares/{user_id}", status_code=204)
+def unshare(assessment_id: Id, user_id: Id, principal: CurrentPrincipal, db: Db) -> Response:
+    """Stop sharing the assessment with a user."""
+    require(principal, "share")
+    assessments.unshare_assessment(
+        db, principal.org_id, assessment_id, user_id, user_id=principal.user_id
+    )
     return Response(status_code=204)
