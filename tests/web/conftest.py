@@ -8,6 +8,7 @@ tests are skipped locally and fail on CI (``CI=true``).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -55,9 +56,11 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) ->
     raise RuntimeError(f"the web server did not answer {url} within {timeout} s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a server on the demo database (users of the demo factory)."""
+    """The base URL of a server on a fresh demo database (users of the demo factory), one per
+    test module, so a module that changes data (imports, declarations, frozen limits) cannot
+    change what another module sees."""
     from zhuoyue.demo.factory import build_demo_database
 
     folder = tmp_path_factory.mktemp("web")
@@ -117,6 +120,36 @@ def page(browser: Any, web_server: str) -> Iterator[Any]:
         yield pg
     finally:
         context.close()
+
+
+#: the demo logins: username → password
+PASSWORDS = {
+    "admin": "zhuoyue-admin",
+    "demo": "zhuoyue-demo",
+    "engineer": "zhuoyue-engineer",
+    "supplier": "zhuoyue-supplier",
+    "assessor": "zhuoyue-assessor",
+}
+#: the demo organizations' names
+PLANT_A = "苏州精工汽车零部件有限公司"
+PLANT_B = "宁波恒力机械配件有限公司"
+
+
+def login(page: Any, username: str, *, org: str | None = None) -> None:
+    """Log in as a demo user (and switch to the organization named ``org``)."""
+    page.goto("/login")
+    page.locator("input").first.fill(username)
+    page.locator("input[type=password]").fill(PASSWORDS[username])
+    page.get_by_role("button", name=re.compile("^(登录|Log in)$")).click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.locator("[data-testid=logout]").wait_for()
+    if org is not None:
+        switch = page.locator("[data-testid=org-switch]")
+        if switch.count() and org not in switch.inner_text():
+            switch.click()
+            page.get_by_role("option", name=org).click()
+            page.wait_for_timeout(300)
+            page.locator("[data-testid=org-switch]", has_text=org).wait_for()
 
 
 @pytest.fixture(scope="session")

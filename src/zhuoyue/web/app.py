@@ -14,8 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import uuid
-from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,8 +24,9 @@ from nicegui import run, ui
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhuoyue.errors import AuthenticationError
-from zhuoyue.web import data
-from zhuoyue.web.i18n import Lang, text
+from zhuoyue.web import admin, assessment, characteristic, characteristics, data, importing, kpis
+from zhuoyue.web.i18n import text
+from zhuoyue.web.layout import content, current_lang, header, open_page, show_error
 from zhuoyue.web.overview import render_overview
 
 __all__ = ["SECRET_ENV", "mount_web"]
@@ -36,34 +36,15 @@ SECRET_ENV = "ZHUOYUE_SECRET"
 
 _log = logging.getLogger(__name__)
 
-
-def _lang() -> Lang:
-    return "en" if ui_app.storage.user.get("lang") == "en" else "zh"
-
-
-def _toggle_lang() -> None:
-    ui_app.storage.user["lang"] = "zh" if _lang() == "en" else "en"
-    ui.navigate.reload()
-
-
-def _friendly_error(exc: BaseException, lang: Lang) -> None:
-    """Log ``exc`` with a reference and show a message (never a traceback) in its place."""
-    ref = uuid.uuid4().hex[:8]
-    _log.error("web page failed (ref %s)", ref, exc_info=exc)
-    with ui.card().classes("w-full bg-red-50"):
-        ui.label(text("error", lang)).classes("text-red-800")
-        ui.label(f"{text('error_ref', lang)}: {ref}").classes("text-xs text-gray-500")
-
-
-def _header(lang: Lang, right: Callable[[], None] | None = None) -> None:
-    with ui.header().classes("items-center justify-between bg-blue-900"):
-        ui.label(text("app", lang)).classes("text-lg font-bold")
-        with ui.row().classes("items-center gap-2"):
-            if right is not None:
-                right()
-            ui.button(text("language", lang), on_click=_toggle_lang).props(
-                "flat color=white no-caps data-testid=lang-switch"
-            )
+#: the modules of the pages after the overview; each has ``register(sessions)``
+PAGE_MODULES: tuple[ModuleType, ...] = (
+    characteristics,
+    characteristic,
+    kpis,
+    assessment,
+    importing,
+    admin,
+)
 
 
 def mount_web(app: FastAPI) -> None:
@@ -73,9 +54,9 @@ def mount_web(app: FastAPI) -> None:
 
     @ui.page("/login", title="登录 · zhuoyue")
     def login_page() -> None:
-        lang = _lang()
-        _header(lang)
-        with ui.card().classes("absolute-center w-96"):
+        lang = current_lang()
+        header(lang)
+        with ui.card().classes("absolute-center w-96 max-w-full"):
             ui.label(text("login", lang)).classes("text-xl")
             username = ui.input(text("username", lang)).classes("w-full")
             username.props("data-testid=username autocomplete=username")
@@ -110,59 +91,19 @@ def mount_web(app: FastAPI) -> None:
 
     @ui.page("/", title="质量驾驶舱 · zhuoyue", response_timeout=60)
     async def overview_page() -> RedirectResponse | None:
-        lang = _lang()
-        token = ui_app.storage.user.get("token")
-        if not isinstance(token, str):
-            return RedirectResponse("/login")
-        try:
-            loaded = await run.io_bound(data.load_overview, sessions, token)
-        except AuthenticationError:
-            ui_app.storage.user.pop("token", None)
-            return RedirectResponse("/login")
-        except Exception as exc:
-            _header(lang)
-            with ui.column().classes("w-full p-4"):
-                _friendly_error(exc, lang)
-            return None
-        if loaded is None:  # the server is shutting down
-            return None
-        overview: data.Overview = loaded
-
-        async def logout() -> None:
-            ui_app.storage.user.pop("token", None)
+        ctx = await open_page(sessions, "overview")
+        if isinstance(ctx, RedirectResponse):
+            return ctx
+        with content():
             try:
-                await run.io_bound(data.logout, sessions, token)
-            finally:
-                ui.navigate.to("/login")
-
-        async def switch(org_id: Any) -> None:
-            if org_id != overview.org_id:
-                await run.io_bound(data.switch_org, sessions, token, int(org_id))
-                ui.navigate.reload()
-
-        def right() -> None:
-            if len(overview.orgs) > 1:
-                ui.select(
-                    overview.orgs,
-                    value=overview.org_id,
-                    on_change=lambda e: switch(e.value),
-                ).props("dense dark outlined options-dense data-testid=org-switch").classes(
-                    "min-w-[16rem]"
-                )
-            else:
-                ui.label(overview.org_name).classes("text-sm")
-            ui.label(overview.display_name or overview.username).classes("text-sm")
-            ui.button(text("logout", lang), on_click=logout).props(
-                "flat color=white no-caps data-testid=logout"
-            )
-
-        _header(lang, right)
-        with ui.column().classes("w-full p-4 gap-4"):
-            try:
-                render_overview(overview, lang)
+                overview = await ctx.call(data.load_overview)
+                render_overview(overview, ctx.lang)
             except Exception as exc:
-                _friendly_error(exc, lang)
+                show_error(exc, ctx.lang)
         return None
+
+    for module in PAGE_MODULES:
+        module.register(sessions)
 
     run_kwargs: dict[str, Any] = {"show_welcome_message": False}
     ui.run_with(

@@ -12,9 +12,9 @@ from zhuoyue.excellence import default_model
 from zhuoyue.services import accounts
 from zhuoyue.services.assessments import compute_assessment, get_assessment, list_assessments
 from zhuoyue.services.views import characteristics_overview
-from zhuoyue.store.models import UserAccount
+from zhuoyue.store.models import Organization, UserAccount
 
-__all__ = ["WORST_COUNT", "Overview", "load_overview", "login", "logout", "switch_org", "who"]
+__all__ = ["WORST_COUNT", "Overview", "load_overview", "login"]
 
 #: how many characteristics the overview lists, lowest Cpk first
 WORST_COUNT = 10
@@ -35,31 +35,12 @@ class Overview:
     thresholds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     worst: list[dict[str, Any]] = field(default_factory=list)
     org_id: int = 0
-    orgs: dict[int, str] = field(default_factory=dict)  # the user's organizations: id → name
 
 
 def login(sessions: sessionmaker[Session], username: str, password: str) -> str:
     """Open a login session; the token (raises AuthenticationError on a wrong password)."""
     with sessions.begin() as s:
         return accounts.login(s, username, password).token
-
-
-def logout(sessions: sessionmaker[Session], token: str) -> None:
-    """End the login session of ``token``."""
-    with sessions.begin() as s:
-        accounts.logout(s, token)
-
-
-def switch_org(sessions: sessionmaker[Session], token: str, org_id: int) -> None:
-    """Work in another of the user's organizations from now on."""
-    with sessions.begin() as s:
-        accounts.switch_org(s, accounts.resolve_session(s, token), token, org_id)
-
-
-def who(sessions: sessionmaker[Session], token: str) -> accounts.Principal:
-    """The principal of a session token (raises AuthenticationError when it has ended)."""
-    with sessions.begin() as s:
-        return accounts.resolve_session(s, token)
 
 
 def _thresholds(indicator_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -78,31 +59,29 @@ def _thresholds(indicator_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def load_overview(sessions: sessionmaker[Session], token: str) -> Overview:
-    """The overview for the session ``token``: the latest assessment (its stored result when
-    declared, else computed from the current data), the indicators and the worst Cpk."""
-    with sessions.begin() as s:
-        p = accounts.resolve_session(s, token)
-        orgs = {o.id: o.name for o, _ in accounts.list_organizations(s, p.user_id)}
-        org_name = orgs.get(p.org_id, p.org_code)
-        user = s.get(UserAccount, p.user_id)
-        display = user.display_name if user is not None else None
-        can_assessment, can_data = p.can("read_assessment"), p.can("read")
-        status: str | None = None
-        result: dict[str, Any] | None = None
-        if can_assessment:
-            latest = list_assessments(s, p.org_id)
-            if latest and latest[0]["locked"]:
-                result = get_assessment(s, p.org_id, latest[0]["id"]).get("result")
-                status = latest[0]["status"] if result is not None else None
-            if result is None:
-                year = latest[0]["year"] if latest else dt.date.today().year - 1
-                result = compute_assessment(s, p.org_id, year).to_dict()
-                status = None
-        worst: list[dict[str, Any]] = []
-        if can_data:
-            rows = [r for r in characteristics_overview(s, p.org_id) if r["cpk"] is not None]
-            worst = sorted(rows, key=lambda r: r["cpk"])[:WORST_COUNT]
+def load_overview(s: Session, p: accounts.Principal) -> Overview:
+    """The overview of the principal's organization: the latest assessment (its stored result
+    when declared, else computed from the current data), the indicators and the worst Cpk."""
+    org = s.get(Organization, p.org_id)
+    org_name = org.name if org is not None else p.org_code
+    user = s.get(UserAccount, p.user_id)
+    display = user.display_name if user is not None else None
+    can_assessment, can_data = p.can("read_assessment"), p.can("read")
+    status: str | None = None
+    result: dict[str, Any] | None = None
+    if can_assessment:
+        latest = list_assessments(s, p.org_id)
+        if latest and latest[0]["locked"]:
+            result = get_assessment(s, p.org_id, latest[0]["id"]).get("result")
+            status = latest[0]["status"] if result is not None else None
+        if result is None:
+            year = latest[0]["year"] if latest else dt.date.today().year - 1
+            result = compute_assessment(s, p.org_id, year).to_dict()
+            status = None
+    worst: list[dict[str, Any]] = []
+    if can_data:
+        rows = [r for r in characteristics_overview(s, p.org_id) if r["cpk"] is not None]
+        worst = sorted(rows, key=lambda r: r["cpk"])[:WORST_COUNT]
     thresholds = _thresholds(list(result["metrics"])) if result is not None else {}
     return Overview(
         username=p.username,
@@ -116,5 +95,4 @@ def load_overview(sessions: sessionmaker[Session], token: str) -> Overview:
         thresholds=thresholds,
         worst=worst,
         org_id=p.org_id,
-        orgs=orgs,
     )

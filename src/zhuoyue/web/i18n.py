@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["LANGS", "Lang", "text"]
+__all__ = ["LANGS", "Lang", "add_texts", "text"]
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -61,7 +61,23 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "session_ended": ("登录已失效，请重新登录。", "Your session has ended. Log in again."),
     "loading": ("加载中…", "Loading…"),
     "language": ("English", "中文"),
+    "cannot": ("无法完成：", "This cannot be done:"),
+    "nav_overview": ("驾驶舱", "Overview"),
+    "nav_characteristics": ("特性与SPC", "Characteristics"),
+    "nav_kpis": ("质量指标", "KPIs"),
+    "nav_assessment": ("等级自评", "Self-assessment"),
+    "nav_import": ("数据导入", "Import"),
+    "nav_admin": ("管理", "Admin"),
+    "not_found": ("未找到：不存在或无权查看。", "Not found: it does not exist or is not yours."),
 }
+
+
+def add_texts(texts: dict[str, tuple[str, str]]) -> None:
+    """Add a page's words (``key: (Chinese, English)``); a key may be defined only once."""
+    clash = sorted(set(texts) & set(_TEXTS))
+    if clash:
+        raise ValueError(f"UI text keys defined twice: {', '.join(clash)}")
+    _TEXTS.update(texts)
 
 
 def text(key: str, lang: str) -> str:

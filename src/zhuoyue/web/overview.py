@@ -9,7 +9,14 @@ from nicegui import ui
 from zhuoyue.web.data import Overview
 from zhuoyue.web.i18n import Lang, text
 
-__all__ = ["LEVEL_COLOURS", "format_value", "render_overview"]
+__all__ = [
+    "LEVEL_COLOURS",
+    "aspect_radar",
+    "binding_constraints",
+    "format_value",
+    "level_badge",
+    "render_overview",
+]
 
 #: badge colour (Quasar palette) per level 1..5
 LEVEL_COLOURS = {1: "grey-7", 2: "orange-8", 3: "blue-8", 4: "green-8", 5: "purple-8"}
@@ -33,7 +40,7 @@ def _level_name(item: dict[str, Any], lang: Lang) -> str:
     return str(names.get(lang, "")) if isinstance(names, dict) else ""
 
 
-def _badge(result: dict[str, Any], status: str | None, lang: Lang) -> None:
+def level_badge(result: dict[str, Any], status: str | None, lang: Lang) -> None:
     level = int(result["level"])
     with ui.card().classes("w-full"):
         ui.label(text("level", lang)).classes("text-sm text-gray-600")
@@ -52,7 +59,7 @@ def _badge(result: dict[str, Any], status: str | None, lang: Lang) -> None:
             ui.label(" · ".join(parts)).classes("text-gray-700")
 
 
-def _radar(result: dict[str, Any], lang: Lang) -> None:
+def aspect_radar(result: dict[str, Any], lang: Lang) -> None:
     aspects = list(result.get("aspects") or [])
     with ui.card().classes("w-full md:w-[28rem]"):
         ui.label(text("aspects", lang)).classes("text-lg")
@@ -117,7 +124,7 @@ def _indicators(overview: Overview, result: dict[str, Any], lang: Lang) -> None:
         )
 
 
-def _binding(result: dict[str, Any], lang: Lang) -> None:
+def binding_constraints(result: dict[str, Any], lang: Lang) -> None:
     items = list(result.get("binding") or [])
     with ui.card().classes("w-full"):
         ui.label(text("binding", lang)).classes("text-lg")
@@ -176,9 +183,9 @@ def render_overview(overview: Overview, lang: Lang) -> None:
     elif result is None:
         ui.label(text("no_assessment", lang))
     else:
-        _badge(result, overview.status, lang)
+        level_badge(result, overview.status, lang)
         with ui.row().classes("w-full gap-4 items-stretch"):
-            _radar(result, lang)
+            aspect_radar(result, lang)
             _indicators(overview, result, lang)
-        _binding(result, lang)
+        binding_constraints(result, lang)
     _worst(overview, lang)
