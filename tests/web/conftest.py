@@ -8,7 +8,6 @@ tests are skipped locally and fail on CI (``CI=true``).
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from webtools import PASSWORDS, PLANT_A, PLANT_B, login  # noqa: F401  (tests import webtools)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -120,36 +120,6 @@ def page(browser: Any, web_server: str) -> Iterator[Any]:
         yield pg
     finally:
         context.close()
-
-
-#: the demo logins: username → password
-PASSWORDS = {
-    "admin": "zhuoyue-admin",
-    "demo": "zhuoyue-demo",
-    "engineer": "zhuoyue-engineer",
-    "supplier": "zhuoyue-supplier",
-    "assessor": "zhuoyue-assessor",
-}
-#: the demo organizations' names
-PLANT_A = "苏州精工汽车零部件有限公司"
-PLANT_B = "宁波恒力机械配件有限公司"
-
-
-def login(page: Any, username: str, *, org: str | None = None) -> None:
-    """Log in as a demo user (and switch to the organization named ``org``)."""
-    page.goto("/login")
-    page.locator("input").first.fill(username)
-    page.locator("input[type=password]").fill(PASSWORDS[username])
-    page.get_by_role("button", name=re.compile("^(登录|Log in)$")).click()
-    page.wait_for_url(re.compile(r"/$"))
-    page.locator("[data-testid=logout]").wait_for()
-    if org is not None:
-        switch = page.locator("[data-testid=org-switch]")
-        if switch.count() and org not in switch.inner_text():
-            switch.click()
-            page.get_by_role("option", name=org).click()
-            page.wait_for_timeout(300)
-            page.locator("[data-testid=org-switch]", has_text=org).wait_for()
 
 
 @pytest.fixture(scope="session")

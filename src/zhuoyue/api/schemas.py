@@ -615,6 +615,9 @@ class LastViolation(BaseModel):
     ts: datetime
     tests: list[int]
     panels: list[str]
+    descriptions: dict[str, list[str]] = Field(
+        description="The tests in words by language (zh, en), e.g. '1: 1 point beyond 3σ'."
+    )
 
 
 class OverviewRow(BaseModel):

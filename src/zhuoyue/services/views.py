@@ -886,6 +886,7 @@ def _last_violation(run: _ChartRun, recent: int) -> tuple[bool, int, dict[str, A
     last = int(idx.max())
     at = idx == last
     panels = [name for name, p in res.panels.items() if bool(np.any(p.violations.index == last))]
+    tests = sorted({int(t) for t in rule[at].tolist()})
     d = run.data
     return (
         recent_points == 0,
@@ -893,8 +894,12 @@ def _last_violation(run: _ChartRun, recent: int) -> tuple[bool, int, dict[str, A
         {
             "point": last,
             "ts": _iso1(d.ts[d.point_last[last]]),
-            "tests": sorted({int(t) for t in rule[at].tolist()}),
+            "tests": tests,
             "panels": panels,
+            "descriptions": {
+                lang: [f"{t}: {res.rules.describe(t, lang)}" for t in tests]
+                for lang in ("zh", "en")
+            },
         },
     )
 
@@ -915,7 +920,8 @@ def characteristics_overview(
 
     ``in_control`` is true when no test fires on the last ``recent`` points of its chart
     (frozen limits when active, else the data's own); ``last_violation`` is the latest point
-    that fires a test (``ts``, ``tests``, ``panels``). Characteristics without data have
+    that fires a test (``ts``, ``tests``, ``panels``, and ``descriptions``: the tests in words,
+    ``{"zh": [...], "en": [...]}``). Characteristics without data have
     ``n = 0`` and ``None`` values; a chart or capability that cannot be computed leaves its
     fields ``None`` and says why in ``error``. Filters: ``step`` / ``product`` codes, key
     characteristics only, ``allowed_ids`` (a supplier's shares).

@@ -27,7 +27,7 @@ from zhuoyue.errors import AuthenticationError
 from zhuoyue.web import admin, assessment, characteristic, characteristics, data, importing, kpis
 from zhuoyue.web.i18n import text
 from zhuoyue.web.layout import content, current_lang, header, open_page, show_error
-from zhuoyue.web.overview import render_overview
+from zhuoyue.web.overview import render_overview, render_trends
 
 __all__ = ["SECRET_ENV", "mount_web"]
 
@@ -94,11 +94,27 @@ def mount_web(app: FastAPI) -> None:
         ctx = await open_page(sessions, "overview")
         if isinstance(ctx, RedirectResponse):
             return ctx
-        with content():
-            try:
-                overview = await ctx.call(data.load_overview)
+        # the frame is sent first; the level and lists, then the monthly trends, fill it in
+        with content() as body:
+            spinner = ui.spinner(size="lg").props("data-testid=loading")
+        await ui.context.client.connected()
+        try:
+            overview = await ctx.call(data.load_overview)
+            spinner.delete()
+            with body:
                 render_overview(overview, ctx.lang)
-            except Exception as exc:
+                if overview.result is None or not overview.can_data:
+                    return None
+                trends_box = ui.column().classes("w-full")
+                with trends_box:
+                    ui.spinner()
+            trends = await ctx.call(data.load_trends, int(overview.result["year"]))
+            trends_box.clear()
+            with trends_box:
+                render_trends(trends, ctx.lang)
+        except Exception as exc:
+            body.clear()
+            with body:
                 show_error(exc, ctx.lang)
         return None
 

@@ -11,13 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhuoyue.excellence import default_model
 from zhuoyue.services import accounts
 from zhuoyue.services.assessments import compute_assessment, get_assessment, list_assessments
+from zhuoyue.services.kpi import kpis
+from zhuoyue.services.masterdata import visible_characteristics
 from zhuoyue.services.views import characteristics_overview
-from zhuoyue.store.models import Organization, UserAccount
+from zhuoyue.store.models import Characteristic, Organization, UserAccount
 
-__all__ = ["WORST_COUNT", "Overview", "load_overview", "login"]
+__all__ = ["ALARM_COUNT", "WORST_COUNT", "Overview", "load_overview", "load_trends", "login"]
 
 #: how many characteristics the overview lists, lowest Cpk first
 WORST_COUNT = 10
+#: how many signalling characteristics the overview lists, latest first
+ALARM_COUNT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,10 @@ class Overview:
     result: dict[str, Any] | None = None  # the evaluator's result (to_dict shape)
     thresholds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     worst: list[dict[str, Any]] = field(default_factory=list)
+    #: characteristics whose chart signals on its latest points, latest signal first
+    alarms: list[dict[str, Any]] = field(default_factory=list)
     org_id: int = 0
+    shared_only: bool = False  # a supplier: the characteristics shared with the user only
 
 
 def login(sessions: sessionmaker[Session], username: str, password: str) -> str:
@@ -79,9 +86,21 @@ def load_overview(s: Session, p: accounts.Principal) -> Overview:
             result = compute_assessment(s, p.org_id, year).to_dict()
             status = None
     worst: list[dict[str, Any]] = []
-    if can_data:
-        rows = [r for r in characteristics_overview(s, p.org_id) if r["cpk"] is not None]
-        worst = sorted(rows, key=lambda r: r["cpk"])[:WORST_COUNT]
+    alarms: list[dict[str, Any]] = []
+    shared_only = not can_data and p.can("read_shared")
+    if can_data or shared_only:
+        allowed = None
+        if shared_only:
+            stmt = visible_characteristics(p, "read_shared")
+            allowed = set(s.scalars(stmt.with_only_columns(Characteristic.id)))
+        rows = characteristics_overview(s, p.org_id, allowed_ids=allowed)
+        worst = sorted((r for r in rows if r["cpk"] is not None), key=lambda r: r["cpk"])
+        worst = worst[:WORST_COUNT]
+        alarms = sorted(
+            (r for r in rows if r["in_control"] is False and r["last_violation"]),
+            key=lambda r: str(r["last_violation"]["ts"]),
+            reverse=True,
+        )[:ALARM_COUNT]
     thresholds = _thresholds(list(result["metrics"])) if result is not None else {}
     return Overview(
         username=p.username,
@@ -94,5 +113,28 @@ def load_overview(s: Session, p: accounts.Principal) -> Overview:
         result=result,
         thresholds=thresholds,
         worst=worst,
+        alarms=alarms,
         org_id=p.org_id,
+        shared_only=shared_only,
     )
+
+
+def load_trends(s: Session, p: accounts.Principal, year: int) -> dict[str, Any] | None:
+    """Twelve monthly values and levels of every quantitative indicator in ``year`` (the
+    ``trend`` of :func:`zhuoyue.services.kpi.kpis`), with the indicators' names, units and
+    thresholds; ``None`` when the user may not read the organization's data."""
+    if not p.can("read"):
+        return None
+    k = kpis(s, p.org_id, year)
+    metrics = k["metrics"]
+    return {
+        "year": k["year"],
+        "months": k["trend"]["months"],
+        "values": k["trend"]["values"],
+        "levels": k["trend"]["levels"],
+        "errors": k["trend"]["errors"],
+        "metrics": {
+            mid: {k: m.get(k) for k in ("name_zh", "name_en", "unit", "better", "thresholds")}
+            for mid, m in metrics.items()
+        },
+    }

@@ -68,6 +68,18 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "nav_assessment": ("等级自评", "Self-assessment"),
     "nav_import": ("数据导入", "Import"),
     "nav_admin": ("管理", "Admin"),
+    "trends": ("五项指标的月度趋势", "The five indicators month by month"),
+    "no_trend": ("该年度没有可计算的月度数值。", "No monthly value can be computed this year."),
+    "alarms": ("当前判异（未受控）的特性", "Characteristics signalling now (out of control)"),
+    "alarms_note": (
+        "最近 25 个点中有判异点的特性，按最新判异时间排序；点击查看控制图。",
+        "Characteristics with a signal among their last 25 points, latest first; open the chart.",
+    ),
+    "no_alarms": (
+        "没有判异：所有特性最近均受控。",
+        "No signal: every characteristic is in control.",
+    ),
+    "shared_only": ("仅显示与您共享的特性。", "Only the characteristics shared with you."),
     "not_found": ("未找到：不存在或无权查看。", "Not found: it does not exist or is not yours."),
 }
 

@@ -16,6 +16,8 @@ __all__ = [
     "format_value",
     "level_badge",
     "render_overview",
+    "render_trends",
+    "trend_option",
 ]
 
 #: badge colour (Quasar palette) per level 1..5
@@ -164,14 +166,118 @@ def _worst(overview: Overview, lang: Lang) -> None:
     ]
     with ui.card().classes("w-full"):
         ui.label(text("worst", lang)).classes("text-lg")
-        if not overview.can_data:
+        if overview.shared_only:
+            ui.label(text("shared_only", lang)).classes("text-xs text-gray-500")
+        if not (overview.can_data or overview.shared_only):
             ui.label(text("no_right_data", lang))
         elif not rows:
             ui.label(text("no_data", lang))
         else:
-            ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props(
-                "flat dense data-testid=worst"
+            table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full")
+            table.props("flat dense data-testid=worst").classes("cursor-pointer")
+            table.on(
+                "rowClick",
+                lambda e: ui.navigate.to(f"/characteristics/{e.args[1]['id']}"),
             )
+
+
+def trend_option(
+    metric: dict[str, Any], months: list[str], values: list[float | None], lang: Lang
+) -> dict[str, Any]:
+    """The ECharts option of one indicator's twelve months, with its level thresholds as
+    dashed lines (percentages for fractions)."""
+    scale = 100.0 if metric.get("unit") == "%" else 1.0
+    data = [None if v is None else round(v * scale, 6) for v in values]
+    marks = [
+        (int(t["level"]), round(float(t["value"]) * scale, 6))
+        for t in metric.get("thresholds") or []
+        if t.get("value") is not None
+    ]
+    finite = [v for v in data if v is not None]
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    # the axis spans the data and the nearest threshold on either side of it
+    below = [y for _, y in marks if y < lo]
+    above = [y for _, y in marks if y > hi]
+    lo = max(below) if below else lo
+    hi = min(above) if above else hi
+    pad = (hi - lo) * 0.08 or abs(hi) * 0.05 or 1.0
+    lines = [
+        {
+            "yAxis": y,
+            "name": f"L{level}",
+            "label": {"formatter": f"L{level}", "position": "insideEndTop", "fontSize": 9},
+        }
+        for level, y in marks
+        if lo <= y <= hi
+    ]
+    return {
+        "grid": {"left": 48, "right": 28, "top": 24, "bottom": 24},
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": [m[-2:] for m in months]},
+        "yAxis": {
+            "type": "value",
+            "min": round(lo - pad, 6),
+            "max": round(hi + pad, 6),
+            "axisLabel": {"fontSize": 10, "showMinLabel": False, "showMaxLabel": False},
+            "name": "%" if scale == 100.0 else "",
+        },
+        "series": [
+            {
+                "type": "line",
+                "name": _name(metric, lang),
+                "data": data,
+                "connectNulls": False,
+                "symbolSize": 5,
+                "markLine": {
+                    "silent": True,
+                    "symbol": "none",
+                    "lineStyle": {"type": "dashed", "color": "#9ca3af"},
+                    "data": lines,
+                },
+            }
+        ],
+    }
+
+
+def render_trends(trends: dict[str, Any] | None, lang: Lang) -> None:
+    """Twelve-month trends of the five indicators (small multiples) in the current container."""
+    with ui.card().classes("w-full").props("data-testid=trends"):
+        ui.label(f"{text('trends', lang)} · {trends['year'] if trends else ''}").classes("text-lg")
+        if trends is None:
+            ui.label(text("no_right_data", lang))
+            return
+        with ui.row().classes("w-full gap-4 flex-wrap"):
+            for mid, metric in trends["metrics"].items():
+                with ui.column().classes("w-full md:w-[30%] min-w-[16rem] gap-0"):
+                    ui.label(_name(metric, lang)).classes("text-sm text-gray-700")
+                    values = trends["values"].get(mid) or []
+                    if all(v is None for v in values):
+                        ui.label(text("no_trend", lang)).classes("text-xs text-gray-500 h-40")
+                        continue
+                    ui.echart(trend_option(metric, trends["months"], values, lang)).classes(
+                        "w-full h-40"
+                    ).props(f"data-testid=trend-{mid}")
+
+
+def _alarms(overview: Overview, lang: Lang) -> None:
+    with ui.card().classes("w-full").props("data-testid=alarms"):
+        ui.label(text("alarms", lang)).classes("text-lg")
+        ui.label(text("alarms_note", lang)).classes("text-xs text-gray-500")
+        if not overview.alarms:
+            ui.label(text("no_alarms", lang))
+            return
+        for r in overview.alarms:
+            v = r["last_violation"]
+            words = "; ".join((v.get("descriptions") or {}).get(lang, [])) or ", ".join(
+                str(t) for t in v["tests"]
+            )
+            with ui.row().classes("items-baseline gap-2 w-full"):
+                ui.icon("warning", color="orange-8")
+                ui.link(f"{r['code']} {r['name']}", f"/characteristics/{r['id']}")
+                ui.label(f"{str(v['ts'])[:16].replace('T', ' ')} UTC").classes(
+                    "text-xs text-gray-500"
+                )
+                ui.label(words).classes("text-sm text-orange-900")
 
 
 def render_overview(overview: Overview, lang: Lang) -> None:
@@ -188,4 +294,6 @@ def render_overview(overview: Overview, lang: Lang) -> None:
             aspect_radar(result, lang)
             _indicators(overview, result, lang)
         binding_constraints(result, lang)
+    if overview.can_data or overview.shared_only:
+        _alarms(overview, lang)
     _worst(overview, lang)
