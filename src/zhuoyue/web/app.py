@@ -11,6 +11,7 @@ NiceGUI keeps one global UI per process: call :func:`mount_web` once per process
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -27,7 +28,7 @@ from zhuoyue.errors import AuthenticationError
 from zhuoyue.web import admin, assessment, characteristic, characteristics, data, importing, kpis
 from zhuoyue.web.i18n import text
 from zhuoyue.web.layout import content, current_lang, header, open_page, show_error
-from zhuoyue.web.overview import render_overview, render_trends
+from zhuoyue.web.overview import render_lists, render_overview, render_trends
 
 __all__ = ["SECRET_ENV", "mount_web"]
 
@@ -94,27 +95,50 @@ def mount_web(app: FastAPI) -> None:
         ctx = await open_page(sessions, "overview")
         if isinstance(ctx, RedirectResponse):
             return ctx
-        # the frame is sent first; the level and lists, then the monthly trends, fill it in
-        with content() as body:
-            spinner = ui.spinner(size="lg").props("data-testid=loading")
-        await ui.context.client.connected()
+        # the level and indicators come with the page; the lists of characteristics, then the
+        # monthly trends, fill it in once the browser is connected (their loading starts now)
+        lists_task = asyncio.ensure_future(ctx.call(data.load_lists))
+        overview: data.Overview | None = None
+        with content():
+            top = ui.column().classes("w-full gap-4")
+            lists_box = ui.column().classes("w-full gap-4")
+            trends_box = ui.column().classes("w-full gap-4")
+        with lists_box:
+            ui.spinner(size="lg").props("data-testid=loading")
         try:
             overview = await ctx.call(data.load_overview)
-            spinner.delete()
-            with body:
+            with top:
                 render_overview(overview, ctx.lang)
-                if overview.result is None or not overview.can_data:
-                    return None
-                trends_box = ui.column().classes("w-full")
-                with trends_box:
-                    ui.spinner()
+        except Exception as exc:
+            with top:
+                show_error(exc, ctx.lang)
+        try:
+            await ui.context.client.connected(timeout=30)
+        except TimeoutError:  # the browser went away before it connected
+            lists_task.cancel()
+            return None
+        try:
+            lists = await lists_task
+            lists_box.clear()
+            with lists_box:
+                render_lists(lists, not ctx.can("read") and ctx.can("read_shared"), ctx.lang)
+        except Exception as exc:
+            lists_box.clear()
+            with lists_box:
+                show_error(exc, ctx.lang)
+        trends_box.clear()
+        if overview is None or overview.result is None or not overview.can_data:
+            return None
+        with trends_box:
+            ui.spinner(size="lg")
+        try:
             trends = await ctx.call(data.load_trends, int(overview.result["year"]))
             trends_box.clear()
             with trends_box:
                 render_trends(trends, ctx.lang)
         except Exception as exc:
-            body.clear()
-            with body:
+            trends_box.clear()
+            with trends_box:
                 show_error(exc, ctx.lang)
         return None
 

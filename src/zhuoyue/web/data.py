@@ -16,7 +16,16 @@ from zhuoyue.services.masterdata import visible_characteristics
 from zhuoyue.services.views import characteristics_overview
 from zhuoyue.store.models import Characteristic, Organization, UserAccount
 
-__all__ = ["ALARM_COUNT", "WORST_COUNT", "Overview", "load_overview", "load_trends", "login"]
+__all__ = [
+    "ALARM_COUNT",
+    "WORST_COUNT",
+    "Lists",
+    "Overview",
+    "load_lists",
+    "load_overview",
+    "load_trends",
+    "login",
+]
 
 #: how many characteristics the overview lists, lowest Cpk first
 WORST_COUNT = 10
@@ -37,9 +46,6 @@ class Overview:
     status: str | None = None  # of the assessment shown; None when computed only
     result: dict[str, Any] | None = None  # the evaluator's result (to_dict shape)
     thresholds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    worst: list[dict[str, Any]] = field(default_factory=list)
-    #: characteristics whose chart signals on its latest points, latest signal first
-    alarms: list[dict[str, Any]] = field(default_factory=list)
     org_id: int = 0
     shared_only: bool = False  # a supplier: the characteristics shared with the user only
 
@@ -68,7 +74,7 @@ def _thresholds(indicator_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 def load_overview(s: Session, p: accounts.Principal) -> Overview:
     """The overview of the principal's organization: the latest assessment (its stored result
-    when declared, else computed from the current data), the indicators and the worst Cpk."""
+    when declared, else computed from the current data) and its indicators."""
     org = s.get(Organization, p.org_id)
     org_name = org.name if org is not None else p.org_code
     user = s.get(UserAccount, p.user_id)
@@ -85,22 +91,6 @@ def load_overview(s: Session, p: accounts.Principal) -> Overview:
             year = latest[0]["year"] if latest else dt.date.today().year - 1
             result = compute_assessment(s, p.org_id, year).to_dict()
             status = None
-    worst: list[dict[str, Any]] = []
-    alarms: list[dict[str, Any]] = []
-    shared_only = not can_data and p.can("read_shared")
-    if can_data or shared_only:
-        allowed = None
-        if shared_only:
-            stmt = visible_characteristics(p, "read_shared")
-            allowed = set(s.scalars(stmt.with_only_columns(Characteristic.id)))
-        rows = characteristics_overview(s, p.org_id, allowed_ids=allowed)
-        worst = sorted((r for r in rows if r["cpk"] is not None), key=lambda r: r["cpk"])
-        worst = worst[:WORST_COUNT]
-        alarms = sorted(
-            (r for r in rows if r["in_control"] is False and r["last_violation"]),
-            key=lambda r: str(r["last_violation"]["ts"]),
-            reverse=True,
-        )[:ALARM_COUNT]
     thresholds = _thresholds(list(result["metrics"])) if result is not None else {}
     return Overview(
         username=p.username,
@@ -112,11 +102,36 @@ def load_overview(s: Session, p: accounts.Principal) -> Overview:
         status=status,
         result=result,
         thresholds=thresholds,
-        worst=worst,
-        alarms=alarms,
         org_id=p.org_id,
-        shared_only=shared_only,
+        shared_only=not can_data and p.can("read_shared"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Lists:
+    """The overview's lists of characteristics (all, or a supplier's shared ones)."""
+
+    worst: list[dict[str, Any]]  # lowest Cpk first
+    alarms: list[dict[str, Any]]  # signalling on their latest points, latest signal first
+
+
+def load_lists(s: Session, p: accounts.Principal) -> Lists | None:
+    """The characteristics with the lowest Cpk and those signalling now; ``None`` when the user
+    may read no characteristic."""
+    allowed: set[int] | None = None
+    if not p.can("read"):
+        if not p.can("read_shared"):
+            return None
+        stmt = visible_characteristics(p, "read_shared")
+        allowed = set(s.scalars(stmt.with_only_columns(Characteristic.id)))
+    rows = characteristics_overview(s, p.org_id, allowed_ids=allowed)
+    worst = sorted((r for r in rows if r["cpk"] is not None), key=lambda r: r["cpk"])
+    alarms = sorted(
+        (r for r in rows if r["in_control"] is False and r["last_violation"]),
+        key=lambda r: str(r["last_violation"]["ts"]),
+        reverse=True,
+    )
+    return Lists(worst[:WORST_COUNT], alarms[:ALARM_COUNT])
 
 
 def load_trends(s: Session, p: accounts.Principal, year: int) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
-from zhuoyue.web.data import Overview
+from zhuoyue.web.data import Lists, Overview
 from zhuoyue.web.i18n import Lang, text
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "binding_constraints",
     "format_value",
     "level_badge",
+    "render_lists",
     "render_overview",
     "render_trends",
     "trend_option",
@@ -137,7 +138,7 @@ def binding_constraints(result: dict[str, Any], lang: Lang) -> None:
             ui.label(f"• {msg}").classes("text-orange-900")
 
 
-def _worst(overview: Overview, lang: Lang) -> None:
+def _worst(lists: Lists | None, shared_only: bool, lang: Lang) -> None:
     columns = [
         {"name": "code", "label": text("characteristic", lang), "field": "code", "align": "left"},
         {"name": "name", "label": "", "field": "name", "align": "left"},
@@ -162,13 +163,13 @@ def _worst(overview: Overview, lang: Lang) -> None:
             "ppk": format_value(r.get("ppk"), ""),
             "in_control": yes_no(r.get("in_control")),
         }
-        for r in overview.worst
+        for r in (lists.worst if lists is not None else [])
     ]
     with ui.card().classes("w-full"):
         ui.label(text("worst", lang)).classes("text-lg")
-        if overview.shared_only:
+        if shared_only:
             ui.label(text("shared_only", lang)).classes("text-xs text-gray-500")
-        if not (overview.can_data or overview.shared_only):
+        if lists is None:
             ui.label(text("no_right_data", lang))
         elif not rows:
             ui.label(text("no_data", lang))
@@ -259,14 +260,14 @@ def render_trends(trends: dict[str, Any] | None, lang: Lang) -> None:
                     ).props(f"data-testid=trend-{mid}")
 
 
-def _alarms(overview: Overview, lang: Lang) -> None:
+def _alarms(lists: Lists, lang: Lang) -> None:
     with ui.card().classes("w-full").props("data-testid=alarms"):
         ui.label(text("alarms", lang)).classes("text-lg")
         ui.label(text("alarms_note", lang)).classes("text-xs text-gray-500")
-        if not overview.alarms:
+        if not lists.alarms:
             ui.label(text("no_alarms", lang))
             return
-        for r in overview.alarms:
+        for r in lists.alarms:
             v = r["last_violation"]
             words = "; ".join((v.get("descriptions") or {}).get(lang, [])) or ", ".join(
                 str(t) for t in v["tests"]
@@ -294,6 +295,10 @@ def render_overview(overview: Overview, lang: Lang) -> None:
             aspect_radar(result, lang)
             _indicators(overview, result, lang)
         binding_constraints(result, lang)
-    if overview.can_data or overview.shared_only:
-        _alarms(overview, lang)
-    _worst(overview, lang)
+
+
+def render_lists(lists: Lists | None, shared_only: bool, lang: Lang) -> None:
+    """The characteristics signalling now and those with the lowest Cpk."""
+    if lists is not None:
+        _alarms(lists, lang)
+    _worst(lists, shared_only, lang)
