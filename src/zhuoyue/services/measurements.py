@@ -60,6 +60,7 @@ __all__ = [
     "parse_ts",
     "read_series",
     "resolve_tz",
+    "utc_bound",
 ]
 
 #: most rows one request may carry (larger loads: the import)
@@ -652,8 +653,9 @@ def add_measurements_csv(
 
 
 # ------------------------------------------------------------------------------------- reads
-def _utc_bound(value: datetime | None, name: str) -> datetime | None:
-    """``value`` as aware UTC (naive is UTC), within the years datetime can shift."""
+def utc_bound(value: datetime | None, name: str) -> datetime | None:
+    """``value`` as aware UTC (naive is UTC), within the years a datetime can shift (2..9998);
+    :class:`ParameterError` naming the parameter ``name`` otherwise."""
     if value is None:
         return None
     try:
@@ -680,7 +682,7 @@ def list_measurements(
 ) -> Page[Measurement]:
     """One page of a characteristic's measurements with ``start <= ts < end``, by (ts, seq)."""
     check_page(limit, offset, max_limit=MAX_PAGE)
-    start, end = _utc_bound(start, "start"), _utc_bound(end, "end")
+    start, end = utc_bound(start, "start"), utc_bound(end, "end")
     char = get_characteristic(session, principal, ref, actions=_READ)
     stmt = select(Measurement).where(Measurement.characteristic_id == char.id)
     if start is not None:
@@ -700,6 +702,6 @@ def read_series(
     end: datetime | None = None,
 ) -> tuple[Characteristic, bulk.Series]:
     """A characteristic and its values with ``start <= ts < end`` as NumPy arrays."""
-    start, end = _utc_bound(start, "start"), _utc_bound(end, "end")
+    start, end = utc_bound(start, "start"), utc_bound(end, "end")
     char = get_characteristic(session, principal, ref, actions=_READ)
     return char, bulk.read_series(session.connection(), char.id, start, end)

@@ -7,7 +7,7 @@ and unfreezing limits needs the permission ``freeze_limits`` and is audited with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -34,6 +34,7 @@ from zhuoyue.api.schemas import (
 from zhuoyue.errors import ParameterError
 from zhuoyue.services import masterdata, views
 from zhuoyue.services.accounts import Principal, bad_text, require
+from zhuoyue.services.measurements import utc_bound
 from zhuoyue.store.models import Characteristic
 
 __all__ = ["router"]
@@ -43,22 +44,6 @@ router = APIRouter(tags=["computed views"], responses=ERROR_RESPONSES)
 Start = Annotated[datetime | None, Query(description="From this time on (naive: UTC).")]
 End = Annotated[datetime | None, Query(description="Before this time (naive: UTC).")]
 _CodeFilter = Annotated[str | None, Query(min_length=1, max_length=80)]
-
-
-def _bound(value: datetime | None, name: str) -> datetime | None:
-    """``value`` as aware UTC (naive is UTC), within the years a datetime can shift."""
-    if value is None:
-        return None
-    try:
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:
-        aware = None
-    if aware is None or not 2 <= aware.year <= 9998:
-        raise ParameterError(
-            f"The {name!r} parameter must be a date-time between the years 2 and 9998. "
-            f"Got {value.isoformat()}."
-        )
-    return aware
 
 
 def _allowed_ids(db: Session, principal: Principal) -> set[int] | None:
@@ -102,8 +87,8 @@ def chart(
         db,
         principal.org_id,
         char_id,
-        start=_bound(start, "start"),
-        end=_bound(end, "end"),
+        start=utc_bound(start, "start"),
+        end=utc_bound(end, "end"),
         chart=chart,
         rules=rules,
         phase=phase,
@@ -123,8 +108,8 @@ def capability(
         db,
         principal.org_id,
         char_id,
-        start=_bound(start, "start"),
-        end=_bound(end, "end"),
+        start=utc_bound(start, "start"),
+        end=utc_bound(end, "end"),
         allowed_ids=allowed,
     )
     return json_safe(out)
@@ -150,8 +135,8 @@ def freeze(ref: Ref, body: FreezeIn, principal: CurrentPrincipal, db: Db) -> Any
         char.id,
         user_id=principal.user_id,
         reason=body.reason,
-        start=_bound(body.start, "start"),
-        end=_bound(body.end, "end"),
+        start=utc_bound(body.start, "start"),
+        end=utc_bound(body.end, "end"),
         chart=body.chart,
         iterate=body.iterate,
     )
@@ -209,8 +194,8 @@ def overview(
         product=product,
         key_only=key is True,
         allowed_ids=allowed,
-        start=_bound(start, "start"),
-        end=_bound(end, "end"),
+        start=utc_bound(start, "start"),
+        end=utc_bound(end, "end"),
         recent=recent,
     )
     if key is False:
