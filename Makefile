@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: a CJK font and Pango for PDF reports (WeasyPrint), poppler's
-# pdftoppm to look at PDF pages; PostgreSQL for the integration tests on the server database.
+# pdftoppm to look at PDF pages; PostgreSQL for the integration tests on the server database;
+# Chromium for the browser tests (Playwright drives it); Mosquitto, the MQTT broker of the
+# monitoring tests.
 DEBIAN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils \
-	postgresql
+	postgresql chromium mosquitto
 
 .PHONY: install demo test lint typecheck unit bench lock clean debian-packages
 
