@@ -26,7 +26,7 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_matches_models_and_downgrade_drops_all(db_url: str) -> None:
     assert migrate.current(db_url) is None
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0001"
+    assert migrate.current(db_url) == migrate.head() == "0002"
     assert _tables(db_url) == set(Base.metadata.tables) | {"alembic_version"}
 
     eng = make_engine(db_url)
@@ -44,7 +44,28 @@ def test_upgrade_matches_models_and_downgrade_drops_all(db_url: str) -> None:
     assert migrate.current(db_url) is None
     assert _tables(db_url) <= {"alembic_version"}
     migrate.upgrade(db_url)  # and up again
-    assert migrate.current(db_url) == "0001"
+    assert migrate.current(db_url) == "0002"
+
+
+MONITORING_TABLES = {"alarm", "dead_letter", "monitor_state", "notification_channel"}
+
+
+def test_0002_adds_the_monitoring_tables_to_a_database_with_data(db_url: str) -> None:
+    migrate.upgrade(db_url, "0001")
+    assert not (_tables(db_url) & MONITORING_TABLES)
+    eng = make_engine(db_url)
+    try:
+        with transaction(eng) as s:
+            s.add(Organization(code="kept", name="Kept Ltd"))
+        migrate.upgrade(db_url)
+        assert _tables(db_url) >= MONITORING_TABLES
+        migrate.downgrade(db_url, "0001")
+        assert not (_tables(db_url) & MONITORING_TABLES)
+        with transaction(eng) as s:  # the data of 0001 is untouched both ways
+            name = s.scalar(sa.select(Organization.name).where(Organization.code == "kept"))
+        assert name == "Kept Ltd"
+    finally:
+        eng.dispose()
 
 
 def test_database_url_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

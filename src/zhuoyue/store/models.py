@@ -50,9 +50,15 @@ from sqlalchemy.types import TypeEngine
 from zhuoyue.stats.yields import CATEGORIES
 
 __all__ = [
+    "ALARM_KINDS",
+    "ALARM_SEVERITIES",
+    "ALARM_STATUSES",
     "ASSESSMENT_STATUSES",
+    "CHANNEL_KINDS",
+    "DEAD_LETTER_SOURCES",
     "NAMING_CONVENTION",
     "ROLES",
+    "Alarm",
     "ApiToken",
     "Assessment",
     "AssessmentEvidence",
@@ -62,9 +68,12 @@ __all__ = [
     "Characteristic",
     "CharacteristicShare",
     "ControlLimits",
+    "DeadLetter",
     "Inspection",
     "Measurement",
     "Membership",
+    "MonitorState",
+    "NotificationChannel",
     "Organization",
     "OutputValue",
     "ProcessStep",
@@ -97,6 +106,16 @@ ROLES: tuple[str, ...] = (
 )
 #: assessment.status: draft → self_declared (自我声明) → verified (third-party evaluation)
 ASSESSMENT_STATUSES: tuple[str, ...] = ("draft", "self_declared", "verified")
+#: alarm.kind: a run-rule test fired on a chart panel, or a value outside the specification
+ALARM_KINDS: tuple[str, ...] = ("rule", "spec")
+#: alarm.severity
+ALARM_SEVERITIES: tuple[str, ...] = ("warning", "critical")
+#: alarm.status: open → acknowledged (assignable cause and corrective action recorded)
+ALARM_STATUSES: tuple[str, ...] = ("open", "acknowledged")
+#: notification_channel.kind
+CHANNEL_KINDS: tuple[str, ...] = ("webhook", "email")
+#: dead_letter.source: where a rejected machine message came from
+DEAD_LETTER_SOURCES: tuple[str, ...] = ("mqtt", "opcua", "http")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -628,3 +647,126 @@ class AuditLog(Base):
     entity_id: Mapped[str | None] = mapped_column(String(80))
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+# --------------------------------------------------------------------------- online monitoring
+class MonitorState(Base):
+    """The online SPC state of a characteristic (:mod:`zhuoyue.monitor`), saved as it runs.
+
+    ``state`` is the monitor's JSON snapshot (the windows of the run rules, the open subgroup);
+    it belongs to the frozen limits ``limits_id`` it was built from: new limits start a new state.
+    ``last_measurement_id`` is the last stored measurement the state has seen, so a restarted
+    monitor resumes exactly where it stopped.
+    """
+
+    __tablename__ = "monitor_state"
+
+    characteristic_id: Mapped[int] = mapped_column(
+        ForeignKey("characteristic.id", ondelete="CASCADE"), primary_key=True
+    )
+    limits_id: Mapped[int | None] = mapped_column(
+        ForeignKey("control_limits.id", ondelete="SET NULL")
+    )
+    state: Mapped[dict[str, Any]]
+    n_values: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    last_measurement_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_ts: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alarm(Base):
+    """An early warning: a run-rule test fired (``kind="rule"``, with ``panel`` and ``test``) or a
+    value lay outside the specification (``kind="spec"``).
+
+    One alarm per characteristic and ``dedup_key`` (kind, panel, test) is open at a time (partial
+    unique index): further signals of the same kind count in ``signals`` and move
+    ``last_signal_at`` instead of opening new alarms. Acknowledging records the assignable cause
+    and the corrective action (OCAP) and who did it.
+    """
+
+    __tablename__ = "alarm"
+    __table_args__ = (
+        Index(
+            "uq_alarm_open",
+            "characteristic_id",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_alarm_org_id_status_opened_at", "org_id", "status", "opened_at"),
+        CheckConstraint(_in_list("kind", ALARM_KINDS), name="kind_known"),
+        CheckConstraint(_in_list("severity", ALARM_SEVERITIES), name="severity_known"),
+        CheckConstraint(_in_list("status", ALARM_STATUSES), name="status_known"),
+        CheckConstraint("signals >= 1", name="signals_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    characteristic_id: Mapped[int] = mapped_column(
+        ForeignKey("characteristic.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    panel: Mapped[str | None] = mapped_column(String(20))
+    test: Mapped[int | None]
+    #: "rule:<panel>:<test>" or "spec:<lsl|usl>"
+    dedup_key: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    #: the first signal: point index, ts, value, the points of the pattern ...
+    detail: Mapped[dict[str, Any]]
+    signals: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_signal_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_point_ts: Mapped[datetime | None]
+    last_point_ts: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = _user_fk()
+    assignable_cause: Mapped[str | None] = mapped_column(Text)
+    corrective_action: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    """A machine message that was rejected, with its reason (never dropped silently)."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (
+        Index("ix_dead_letter_org_id_received_at", "org_id", "received_at"),
+        CheckConstraint(_in_list("source", DEAD_LETTER_SOURCES), name="source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: the organization the topic names, when it names a known one
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str | None] = mapped_column(String(400))
+    #: the payload as received (at most 64 KiB, decoded with replacement characters)
+    payload: Mapped[str | None] = mapped_column(Text)
+    #: a stable code: bad_json, bad_value, unknown_characteristic, duplicate, ...
+    reason: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationChannel(Base):
+    """Where an organization's alarms are sent: a webhook URL or an e-mail address."""
+
+    __tablename__ = "notification_channel"
+    __table_args__ = (
+        UniqueConstraint("org_id", "kind", "target"),
+        CheckConstraint(_in_list("kind", CHANNEL_KINDS), name="kind_known"),
+        CheckConstraint(_in_list("min_severity", ALARM_SEVERITIES), name="min_severity_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(500))
+    min_severity: Mapped[str] = mapped_column(
+        String(20), default="warning", server_default="warning"
+    )
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = _created()
+    created_by: Mapped[int | None] = _user_fk()
