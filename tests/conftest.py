@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 # the database fixtures (SQLite and a throwaway PostgreSQL server) for every test folder
-pytest_plugins = ["fixtures_db"]
+pytest_plugins = ["fixtures_db", "fixtures_mqtt"]
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "spc"
 
