@@ -30,6 +30,7 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from zhuoyue.ingest.messages import Reading, Rejected, TopicMap, parse_message
 
@@ -74,7 +75,7 @@ class MqttSource:
         self.rejected = 0
         self.connections = 0
         client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             clean_session=False,
             protocol=mqtt.MQTTv311,
@@ -114,7 +115,11 @@ class MqttSource:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.received += 1
         item = parse_message(
-            msg.topic, msg.payload, self.settings.topics, source="mqtt", zone=self.settings.zone
+            msg.topic,
+            bytes(msg.payload),
+            self.settings.topics,
+            source="mqtt",
+            zone=self.settings.zone,
         )
         if isinstance(item, Rejected):
             self.rejected += 1
