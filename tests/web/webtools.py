@@ -36,6 +36,8 @@ def login(page: Any, username: str, *, org: str | None = None) -> None:
         switch = page.locator("[data-testid=org-switch]")
         if switch.count() and org not in switch.inner_text():
             switch.click()
-            page.get_by_role("option", name=org).click()
-            page.wait_for_timeout(300)
+            with page.expect_navigation():  # the page reloads in the other organization
+                page.get_by_role("option", name=org).click()
+            page.wait_for_load_state()
             page.locator("[data-testid=org-switch]", has_text=org).wait_for()
+            page.locator("[data-testid=logout]").wait_for()
