@@ -66,12 +66,14 @@ from zhuoyue.store.models import (
 
 __all__ = [
     "CHART_TYPES",
+    "MAX_PROBABILITY_POINTS",
     "MAX_REASON_CHARS",
     "PHASES",
     "RECENT_POINTS",
     "NotFound",
     "characteristic_capability",
     "characteristic_chart",
+    "characteristic_sixpack",
     "characteristics_overview",
     "freeze_limits",
     "get_characteristic",
@@ -87,6 +89,8 @@ PHASES: tuple[str, ...] = ("auto", "I", "II")
 RECENT_POINTS = 25
 #: longest reason of a freeze / unfreeze
 MAX_REASON_CHARS = 2000
+#: order statistics drawn at most on the sixpack's probability plot
+MAX_PROBABILITY_POINTS = 2000
 
 _MAIN_PANEL = {"xbar_r": "xbar", "xbar_s": "xbar", "imr": "i"}
 _SUBGROUPED = frozenset({"xbar_r", "xbar_s"})
@@ -177,7 +181,8 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
 
 
 def _iso(ts: npt.NDArray[np.datetime64]) -> list[str]:
-    return [str(s) for s in np.datetime_as_string(ts, unit="us", timezone="UTC")]
+    out: list[str] = np.datetime_as_string(ts, unit="us", timezone="UTC").tolist()
+    return out
 
 
 def _iso1(ts: np.datetime64) -> str:
@@ -607,6 +612,48 @@ def characteristic_capability(
     :meth:`CapabilityResult.to_dict` (the JSON of ``zhuoyue capability --json``) plus
     ``characteristic``, ``data`` and ``conventions``. Needs ``lsl`` or ``usl``.
     """
+    return _capability_view(session, org_id, char_id, start, end, allowed_ids)[0]
+
+
+def characteristic_sixpack(
+    session: Session,
+    org_id: int,
+    char_id: int,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    last: int = 25,
+    allowed_ids: Collection[int] | None = None,
+) -> dict[str, Any]:
+    """:func:`characteristic_capability` of the same data plus its sixpack plots.
+
+    ``sixpack``: ``last`` (``{kind, labels, values}``: the last ``last`` subgroups or
+    observations), ``histogram`` (``edges``, ``counts``, ``lsl``, ``usl``, ``target``, ``grid``,
+    ``density_within``, ``density_overall``, ``scale``), ``probability_plot`` (``values``,
+    ``quantiles``, ``percent``, ``line``, ``normality``; at most
+    :data:`MAX_PROBABILITY_POINTS` order statistics) and ``capability_plot`` (``within``,
+    ``overall``, ``specs``, ``target``) — JSON types, NaN as ``None``.
+    """
+    if isinstance(last, bool) or not isinstance(last, int) or last < 1:
+        raise ParameterError(f"The 'last' parameter must be an integer >= 1. Got {last!r}.")
+    out, res = _capability_view(session, org_id, char_id, start, end, allowed_ids)
+    six = res.sixpack(last=last, max_points=MAX_PROBABILITY_POINTS)
+    six["probability_plot"]["normality"] = out["normality"]
+    out["sixpack"] = {
+        key: jsonable(six[key])
+        for key in ("last", "histogram", "probability_plot", "capability_plot")
+    }
+    return out
+
+
+def _capability_view(
+    session: Session,
+    org_id: int,
+    char_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    allowed_ids: Collection[int] | None,
+) -> tuple[dict[str, Any], CapabilityResult]:
     char = get_characteristic(session, org_id, char_id, allowed_ids=allowed_ids)
     if char.lsl is None and char.usl is None:
         raise DataError(
@@ -641,7 +688,7 @@ def characteristic_capability(
         "normal": "indices of a normal process; Anderson–Darling test in 'normality'",
         "stability": "the same data charted with the 8 tests of GB/T 4091 ('in_control')",
     }
-    return out
+    return out, res
 
 
 # ------------------------------------------------------------------------------------------------
