@@ -195,6 +195,7 @@ def org_state(engine: Engine, org_id: int) -> str:
         Characteristic,
         CharacteristicShare,
         ControlLimits,
+        MonitorState,
         UserAccount,
     )
 
@@ -210,6 +211,7 @@ def org_state(engine: Engine, org_id: int) -> str:
         queries += [
             select(Measurement.__table__).where(Measurement.characteristic_id.in_(chars)),
             select(ControlLimits.__table__).where(ControlLimits.characteristic_id.in_(chars)),
+            select(MonitorState.__table__).where(MonitorState.characteristic_id.in_(chars)),
             select(CharacteristicShare.__table__).where(
                 CharacteristicShare.characteristic_id.in_(chars)
             ),

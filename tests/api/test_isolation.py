@@ -530,6 +530,90 @@ def imports(a: Attacker) -> None:
     assert r.json()["tables"]["characteristics"]["inserted"] == 1
 
 
+def seed_b_monitoring(world: World) -> dict[str, int]:
+    """An open alarm, a dead letter and a notification channel of B."""
+    from zhuoyue.ingest.messages import Rejected
+    from zhuoyue.services import alarms as alarm_service
+    from zhuoyue.services.monitoring import _dead_letters
+    from zhuoyue.store.models import Characteristic, DeadLetter, NotificationChannel
+
+    with transaction(world.engine) as s:
+        char = s.get(Characteristic, world.b.chars["BORE-D"])
+        assert char is not None
+        signal = alarm_service.Signal("rule", datetime(2024, 3, 1, tzinfo=UTC), panel="xbar",
+                                      test=1, description_zh="b", description_en="b")  # fmt: skip
+        (alarm,) = alarm_service.record_signals(s, char, [signal])
+        _dead_letters(s, [Rejected("mqtt", "bad_json", "B's", "zhuoyue/beta/BORE-D", "{")],
+                      {"beta": world.b.id})  # fmt: skip
+        channel = NotificationChannel(org_id=world.b.id, kind="email", target="q@beta.example")
+        s.add(channel)
+        s.flush()
+        letter = s.scalar(select(DeadLetter.id).where(DeadLetter.org_id == world.b.id))
+        return {"alarm": alarm.id, "letter": int(letter or 0), "channel": channel.id}
+
+
+def list_alarms(a: Attacker) -> None:
+    b = a.b_rows
+    for params in (FORGED, {"characteristic": "BORE-D"}, {"status": "open"}):
+        for r in a.both("GET", "/alarms", 200, params=params):
+            assert b["alarm"] not in _ids(r)
+    for ref in [*a.refs_of_b("characteristics")[:1], "ONLY-B"]:
+        a.both("GET", "/alarms", 404, params={"characteristic": ref})
+
+
+def alarm_suggestions(a: Attacker) -> None:
+    for r in a.both("GET", "/alarms/suggestions", 200, params=FORGED):
+        assert r.json() == []
+
+
+def get_alarm(a: Attacker) -> None:
+    b = a.b_rows
+    a.both("GET", f"/alarms/{b['alarm']}", 404, params=FORGED)
+
+
+def acknowledge_alarm(a: Attacker) -> None:
+    b = a.b_rows
+    body = {"assignable_cause": "x", "corrective_action": "y"}
+    a.both("POST", f"/alarms/{b['alarm']}/acknowledge", 404, json=body, params=FORGED)
+
+
+def dead_letters(a: Attacker) -> None:
+    b = a.b_rows
+    for r in a.both("GET", "/dead-letters", 200, params=FORGED):
+        assert b["letter"] not in _ids(r)
+
+
+def list_channels(a: Attacker) -> None:
+    b = a.b_rows
+    for r in a.both("GET", "/notification-channels", 200, params=FORGED):
+        assert b["channel"] not in {c["id"] for c in r.json()}
+
+
+def add_channel(a: Attacker) -> None:
+    body = {"kind": "webhook", "target": "https://a.example/h", "org_id": a.world.b.id}
+    r = a.once("POST", "/notification-channels", 201, json=body, params=FORGED)
+    assert r.json()["target"] == "https://a.example/h"  # A's own, never B's
+
+
+def remove_channel(a: Attacker) -> None:
+    b = a.b_rows
+    a.both("DELETE", f"/notification-channels/{b['channel']}", 404, params=FORGED)
+
+
+def feed(a: Attacker) -> None:
+    before = char_count(a.world.engine, a.world.b.chars["BORE-D"])
+    items = [
+        {"characteristic": ref, "ts": "2024-03-01T00:00:00Z", "value": 10.0, "org": "beta"}
+        for ref in ("ONLY-B", "code:ONLY-B", str(a.world.b.chars["BORE-D"]))
+    ]
+    r = a.once("POST", "/feed", 200, json=items, params=FORGED)
+    assert [p["reason"] for p in r.json()["problems"]] == ["unknown_characteristic"] * 3
+    # BORE-D by code is A's own characteristic
+    body = [{"characteristic": "BORE-D", "ts": "2024-03-01T00:00:00Z", "value": 10.0}]
+    assert a.once("POST", "/feed", 200, json=body, params=FORGED).json()["stored"] == 1
+    assert char_count(a.world.engine, a.world.b.chars["BORE-D"]) == before
+
+
 SWEEP: dict[tuple[str, str], Callable[[Attacker], None]] = {
     ("GET", "/health"): health,
     ("POST", V1 + "/auth/login"): login,
@@ -590,9 +674,24 @@ SWEEP: dict[tuple[str, str], Callable[[Attacker], None]] = {
     ("GET", V1 + "/assessments/{assessment_id}/evidence/{evidence_id}"): download_evidence,
     ("DELETE", V1 + "/assessments/{assessment_id}/evidence/{evidence_id}"): delete_evidence,
     ("POST", V1 + "/imports"): imports,
+    ("GET", V1 + "/alarms"): list_alarms,
+    ("GET", V1 + "/alarms/suggestions"): alarm_suggestions,
+    ("GET", V1 + "/alarms/{alarm_id}"): get_alarm,
+    ("POST", V1 + "/alarms/{alarm_id}/acknowledge"): acknowledge_alarm,
+    ("GET", V1 + "/dead-letters"): dead_letters,
+    ("GET", V1 + "/notification-channels"): list_channels,
+    ("POST", V1 + "/notification-channels"): add_channel,
+    ("DELETE", V1 + "/notification-channels/{channel_id}"): remove_channel,
+    ("POST", V1 + "/feed"): feed,
 }
 #: routes whose attacks need B's rows of :func:`seed_b`
 SEEDED = {route for route in SWEEP if "/assessments" in route[1] or route[1].endswith("/limits")}
+#: routes whose attacks need B's alarm, dead letter and channel (:func:`seed_b_monitoring`)
+SEEDED_MONITORING = {
+    route
+    for route in SWEEP
+    if any(p in route[1] for p in ("/alarms", "/dead-letters", "/notification-channels"))
+}
 
 
 def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
@@ -632,6 +731,8 @@ def test_org_a_cannot_touch_org_b(world: World, route: tuple[str, str]) -> None:
     attacker = Attacker(world)
     if route in SEEDED:
         attacker.b_rows = seed_b(world)
+    if route in SEEDED_MONITORING:
+        attacker.b_rows = seed_b_monitoring(world)
     before = org_state(world.engine, world.b.id), b_files(world)
     SWEEP[route](attacker)
     assert (org_state(world.engine, world.b.id), b_files(world)) == before

@@ -14,6 +14,7 @@ from zhuoyue.cli.assess import assess
 from zhuoyue.cli.capability import capability
 from zhuoyue.cli.db import db_app
 from zhuoyue.cli.importing import import_
+from zhuoyue.cli.monitor import monitor
 from zhuoyue.cli.msa import msa
 from zhuoyue.cli.serve import serve
 from zhuoyue.cli.sigma import sigma
@@ -63,6 +64,7 @@ app.command(name="assess")(assess)
 app.command(name="import")(import_)
 app.add_typer(db_app, name="db")
 app.command(name="serve")(serve)
+app.command(name="monitor")(monitor)
 
 
 @app.command()

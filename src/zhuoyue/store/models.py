@@ -729,11 +729,16 @@ class Alarm(Base):
 
 
 class DeadLetter(Base):
-    """A machine message that was rejected, with its reason (never dropped silently)."""
+    """A machine message that was rejected, with its reason (never dropped silently).
+
+    ``digest`` identifies the message (source, topic and payload): a copy delivered again (QoS 1
+    after a reconnect) counts in ``copies`` instead of adding a row.
+    """
 
     __tablename__ = "dead_letter"
     __table_args__ = (
         Index("ix_dead_letter_org_id_received_at", "org_id", "received_at"),
+        Index("uq_dead_letter_digest", "digest", unique=True),
         CheckConstraint(_in_list("source", DEAD_LETTER_SOURCES), name="source_known"),
     )
 
@@ -747,7 +752,10 @@ class DeadLetter(Base):
     #: a stable code: bad_json, bad_value, unknown_characteristic, duplicate, ...
     reason: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    copies: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class NotificationChannel(Base):

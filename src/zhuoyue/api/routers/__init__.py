@@ -17,6 +17,7 @@ from zhuoyue.api.routers import (
     imports,
     kpi,
     measurements,
+    monitoring,
     orgs,
     products,
     steps,
@@ -41,5 +42,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     kpi.router,
     assessments.router,
     imports.router,
+    monitoring.router,
     audit.router,
 )

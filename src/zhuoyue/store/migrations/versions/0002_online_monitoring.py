@@ -44,7 +44,10 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=True),
         sa.Column("reason", sa.String(length=40), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("copies", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column("received_at", TIMESTAMP, nullable=False),
+        sa.Column("last_received_at", TIMESTAMP, nullable=False),
         sa.CheckConstraint(
             "source IN ('mqtt', 'opcua', 'http')", name=op.f("ck_dead_letter_source_known")
         ),
@@ -52,6 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
     )
     op.create_index("ix_dead_letter_org_id_received_at", "dead_letter", ["org_id", "received_at"])
+    op.create_index("uq_dead_letter_digest", "dead_letter", ["digest"], unique=True)
 
     op.create_table(
         "notification_channel",

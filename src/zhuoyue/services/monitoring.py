@@ -1,0 +1,603 @@
+"""The online monitor: machine readings → stored values → SPC state → alarms.
+
+:class:`Pipeline` handles a batch of validated messages (:mod:`zhuoyue.ingest.messages`) in
+**one transaction**: the rejected ones become dead letters; each reading is resolved to its
+characteristic (organization code + characteristic code; unknown ones become dead letters too),
+checked against the message ids already stored (a redelivered copy is a *duplicate*: counted,
+not stored again), stored as a measurement, and pushed through the characteristic's online SPC
+state (:class:`zhuoyue.monitor.MonitorState`, built from the active frozen limits and saved in
+``monitor_state`` with the batch); the signals open or count alarms
+(:func:`zhuoyue.services.alarms.record_signals`). Values, states and alarms commit together, so
+a monitor killed at any moment resumes exactly where the database says it was, and the source
+acknowledges the messages only after the commit (:class:`MonitorService`).
+
+**Phase II only.** A characteristic without active frozen limits is stored and checked against
+its specification limits, but its run rules wait for limits (counted as ``no_limits``): freeze
+phase I limits in the web app or with the API to start the online run rules.
+
+**Time order.** The run rules judge points in time order. A reading older than the last value
+the state has seen is stored (the batch chart shows it in its place) but not judged online
+(counted as ``out_of_order``); its spec check still applies.
+
+:class:`MonitorService` runs a pipeline in a worker thread: sources put ``(item, ack)`` pairs
+in its queue; it takes up to ``max_batch`` of them (waiting at most ``max_wait`` seconds after
+the first), processes them, then acknowledges them, hands the opened alarms to the notifier and
+publishes live events (:class:`LiveHub`) for the web app. A batch the database refuses is
+retried item by item; an item that still fails is recorded as a dead letter (``store_failed``)
+in its own transaction and acknowledged — the stream never stops on one bad message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from zhuoyue.errors import DataError
+from zhuoyue.ingest.messages import Reading, Rejected
+from zhuoyue.monitor import MonitorState, RuleViolation, SpecBreach
+from zhuoyue.services import alarms
+from zhuoyue.services.alarms import Signal
+from zhuoyue.stats.rules import resolve_rules
+from zhuoyue.store import bulk
+from zhuoyue.store.models import (
+    Characteristic,
+    ControlLimits,
+    DeadLetter,
+    Measurement,
+    Organization,
+    utcnow,
+)
+from zhuoyue.store.models import (
+    MonitorState as MonitorStateRow,
+)
+
+__all__ = [
+    "PROCESS_LOCK",
+    "BatchResult",
+    "LiveHub",
+    "MonitorService",
+    "Pipeline",
+]
+
+_log = logging.getLogger(__name__)
+#: one batch at a time per process (the monitor's worker and the HTTP feed share the states)
+PROCESS_LOCK = threading.Lock()
+_PAYLOAD_CHARS = 64 * 1024
+_COUNTS = (
+    "received",
+    "stored",
+    "duplicates",
+    "rejected",
+    "out_of_order",
+    "no_limits",
+    "not_judged",
+)
+
+
+@dataclass
+class BatchResult:
+    """What one batch did."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    out_of_order: int = 0
+    no_limits: int = 0
+    #: stored, but refused by the SPC state (e.g. a value for a subgroup judged already)
+    not_judged: int = 0
+    notes: list[str] = field(default_factory=list)
+    #: the alarms opened (dicts of :func:`zhuoyue.services.alarms.alarm_dict`)
+    opened: list[dict[str, Any]] = field(default_factory=list)
+    #: the values stored, per characteristic: (org_id, char_id) → [(ts ISO, value), ...]
+    points: dict[tuple[int, int], list[tuple[str, float]]] = field(default_factory=dict)
+
+    def add(self, other: BatchResult) -> None:
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.notes.extend(other.notes[-100:])
+        self.opened.extend(other.opened)
+        for key, pts in other.points.items():
+            self.points.setdefault(key, []).extend(pts)
+
+
+@dataclass
+class _Char:
+    row: Characteristic
+    limits: ControlLimits | None
+
+
+def _digest(item: Rejected) -> str:
+    blob = "\x1f".join((item.source, item.topic or "", item.payload or "", item.reason))
+    return hashlib.sha256(blob.encode("utf-8", errors="replace")).hexdigest()
+
+
+def _dead_letters(s: Session, items: Sequence[Rejected], orgs: dict[str, int]) -> None:
+    """Record rejected messages; a copy of one recorded already counts in its ``copies``."""
+    if not items:
+        return
+    digests = [_digest(i) for i in items]
+    known = {
+        d.digest: d
+        for d in s.scalars(select(DeadLetter).where(DeadLetter.digest.in_(set(digests))))
+    }
+    now = utcnow()
+    for item, digest in zip(items, digests, strict=True):
+        row = known.get(digest)
+        if row is not None:
+            row.copies += 1
+            row.last_received_at = now
+            continue
+        row = DeadLetter(
+            org_id=orgs.get(item.org or ""),
+            source=item.source,
+            topic=None if item.topic is None else item.topic[:400],
+            payload=None if item.payload is None else item.payload[:_PAYLOAD_CHARS],
+            reason=item.reason[:40],
+            message=item.message,
+            digest=digest,
+            copies=1,
+            received_at=now,
+            last_received_at=now,
+        )
+        s.add(row)
+        known[digest] = row
+
+
+def _as_rejected(r: Reading, reason: str, message: str) -> Rejected:
+    return Rejected(
+        r.source,
+        reason,
+        message,
+        topic=r.topic,
+        payload=f'{{"ts": "{r.ts.isoformat()}", "value": {r.value!r}, "id": "{r.msg_id}"}}',
+        org=r.org,
+        characteristic=r.characteristic,
+    )
+
+
+def _new_state(char: Characteristic, limits: ControlLimits) -> MonitorState:
+    doc = limits.limits
+    rules = resolve_rules(str(doc.get("rules") or char.rules or "gb4091"))
+    size = int(doc.get("subgroup_size") or char.subgroup_size or 1)
+    return MonitorState(
+        limits.chart,
+        float(doc["center"]),
+        float(doc["sigma"]),
+        subgroup_size=None if limits.chart == "imr" or size < 2 else size,
+        rules=rules,
+        lsl=char.lsl,
+        usl=char.usl,
+    )
+
+
+def _signal(event: RuleViolation | SpecBreach, rules_name: str) -> Signal:
+    ts = event.ts if isinstance(event.ts, datetime) else None
+    if isinstance(event, SpecBreach):
+        side = event.side.upper()
+        return Signal(
+            "spec",
+            ts,
+            description_zh=f"测量值 {event.value:g} 超出{'下' if side == 'LSL' else '上'}规格限 "
+            f"{side} {event.limit:g}",
+            description_en=f"value {event.value:g} outside the specification: {side} "
+            f"{event.limit:g}",
+            detail={"limit": event.side, "value": event.value, "limit_value": event.limit,
+                    "key": event.key, "subgroup": event.subgroup},
+        )  # fmt: skip
+    rules = resolve_rules(rules_name)
+    return Signal(
+        "rule",
+        ts,
+        panel=event.panel,
+        test=event.test,
+        description_zh=rules.describe(event.test, "zh"),
+        description_en=rules.describe(event.test, "en"),
+        detail={
+            "point": event.index,
+            "points": list(event.points),
+            "statistic": event.statistic,
+            "size": event.size,
+            "subgroup": event.subgroup,
+            "key": event.key,
+        },
+    )
+
+
+def _spec_signals(char: Characteristic, r: Reading) -> list[Signal]:
+    """The spec breaches of a value judged outside the SPC state (no limits, or late)."""
+    out: list[Signal] = []
+    if char.lsl is not None and r.value < char.lsl:
+        out.append(
+            _signal(SpecBreach(-1, r.value, "lsl", char.lsl, r.subgroup, r.ts, r.msg_id), "")
+        )
+    if char.usl is not None and r.value > char.usl:
+        out.append(
+            _signal(SpecBreach(-1, r.value, "usl", char.usl, r.subgroup, r.ts, r.msg_id), "")
+        )
+    return out
+
+
+class Pipeline:
+    """Process batches of messages (see the module notes). Not thread-safe: one per worker."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        # characteristic id → (limits id, state, values judged) kept between batches; used
+        # while the saved state has the same count (else another pipeline moved it: reload);
+        # dropped whenever a batch fails (the database has the truth)
+        self._states: dict[int, tuple[int, MonitorState, int]] = {}
+
+    def process(self, items: Sequence[Reading | Rejected]) -> BatchResult:
+        """Store, judge and alarm one batch in one transaction."""
+        try:
+            with PROCESS_LOCK, self._sessions.begin() as s:
+                return self._process(s, items)
+        except Exception:
+            self._states.clear()
+            raise
+
+    def dead_letter(self, item: Reading | Rejected, reason: str, message: str) -> None:
+        """Record one message as a dead letter in its own transaction."""
+        if isinstance(item, Rejected):
+            rejected = Rejected(item.source, reason, message, item.topic, item.payload, item.org)
+        else:
+            rejected = _as_rejected(item, reason, message)
+        with self._sessions.begin() as s:
+            _dead_letters(s, [rejected], self._org_ids(s, [rejected.org]))
+
+    # ------------------------------------------------------------------ the steps
+    @staticmethod
+    def _org_ids(s: Session, codes: Iterable[str | None]) -> dict[str, int]:
+        wanted = sorted({c for c in codes if c})
+        if not wanted:
+            return {}
+        rows = s.execute(
+            select(Organization.code, Organization.id).where(Organization.code.in_(wanted))
+        )
+        return {str(code): int(oid) for code, oid in rows}
+
+    @staticmethod
+    def _chars(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Char]:
+        if not keys:
+            return {}
+        codes = {c for _, c in keys}
+        orgs = {o for o, _ in keys}
+        rows = s.execute(
+            select(Organization.code, Characteristic)
+            .join(Characteristic, Characteristic.org_id == Organization.id)
+            .where(Organization.code.in_(orgs), Characteristic.code.in_(codes))
+        ).all()
+        found = {(str(o), c.code): c for o, c in rows if (str(o), c.code) in keys}
+        limits = {
+            row.characteristic_id: row
+            for row in s.scalars(
+                select(ControlLimits).where(
+                    ControlLimits.characteristic_id.in_([c.id for c in found.values()]),
+                    ControlLimits.active.is_(True),
+                )
+            )
+        }
+        return {k: _Char(c, limits.get(c.id)) for k, c in found.items()}
+
+    def _state(
+        self, s: Session, char: Characteristic, limits: ControlLimits
+    ) -> tuple[MonitorState, MonitorStateRow | None]:
+        row = s.get(MonitorStateRow, char.id, with_for_update=True)
+        cached = self._states.get(char.id)
+        if (
+            cached is not None
+            and row is not None
+            and cached[0] == limits.id == row.limits_id
+            and cached[2] == row.n_values
+        ):
+            return cached[1], row
+        if row is not None and row.limits_id == limits.id:
+            state = MonitorState.from_dict(row.state)
+        else:
+            state = _new_state(char, limits)
+        return state, row
+
+    def _process(self, s: Session, items: Sequence[Reading | Rejected]) -> BatchResult:
+        out = BatchResult(received=len(items))
+        rejected = [i for i in items if isinstance(i, Rejected)]
+        readings = [i for i in items if isinstance(i, Reading)]
+        orgs = self._org_ids(s, [i.org for i in items])
+        groups: dict[tuple[str, str], list[Reading]] = defaultdict(list)
+        for r in readings:
+            groups[(r.org, r.characteristic)].append(r)
+        chars = self._chars(s, set(groups))
+        for key, rs in groups.items():
+            if key not in chars:
+                org, code = key
+                known = org in orgs
+                message = (
+                    f"There is no characteristic {code!r} in organization {org!r}: create it "
+                    "(master data) or correct the topic."
+                    if known
+                    else f"There is no organization {org!r}: correct the topic."
+                )
+                rejected.extend(_as_rejected(r, "unknown_characteristic", message) for r in rs)
+        _dead_letters(s, rejected, orgs)
+        out.rejected = len(rejected)
+        for key, rs in groups.items():
+            info = chars.get(key)
+            if info is not None:
+                out.add(self._characteristic(s, info, rs))
+        return out
+
+    def _characteristic(self, s: Session, info: _Char, rs: list[Reading]) -> BatchResult:
+        char = info.row
+        out = BatchResult()
+        # duplicates: already stored, or twice in this batch
+        ids = [r.msg_id for r in rs]
+        stored = set(
+            s.scalars(
+                select(Measurement.msg_id).where(
+                    Measurement.characteristic_id == char.id, Measurement.msg_id.in_(ids)
+                )
+            )
+        )
+        fresh: list[Reading] = []
+        for r in rs:
+            if r.msg_id in stored:
+                out.duplicates += 1
+                continue
+            stored.add(r.msg_id)
+            fresh.append(r)
+        if not fresh:
+            return out
+        # seq: after the values already stored at the same time
+        ts_us = np.array([_us(r.ts) for r in fresh], dtype=np.int64)
+        base: dict[datetime, int] = {
+            ts: int(n)
+            for ts, n in s.execute(
+                select(Measurement.ts, func.max(Measurement.seq) + 1)
+                .where(
+                    Measurement.characteristic_id == char.id,
+                    Measurement.ts.in_(sorted({r.ts for r in fresh})),
+                )
+                .group_by(Measurement.ts)
+            )
+        }
+        seq = bulk.assign_seq(np.zeros(len(fresh), dtype=np.int64), ts_us)
+        seq = seq + np.array([int(base.get(r.ts, 0) or 0) for r in fresh], dtype=np.int64)
+        bulk.insert_measurements(
+            s.connection(),
+            characteristic_id=np.full(len(fresh), char.id, dtype=np.int64),
+            ts=ts_us.astype("datetime64[us]"),
+            value=np.array([r.value for r in fresh], dtype=np.float64),
+            seq=seq,
+            subgroup=[r.subgroup for r in fresh],
+            lot=[r.lot for r in fresh],
+            serial=[r.serial for r in fresh],
+            machine=[r.machine for r in fresh],
+            operator=[r.operator for r in fresh],
+            msg_id=[r.msg_id for r in fresh],
+        )
+        out.stored = len(fresh)
+        out.points[(char.org_id, char.id)] = [(r.ts.isoformat(), r.value) for r in fresh]
+        signals: list[Signal] = []
+        if info.limits is None:
+            out.no_limits = len(fresh)
+            for r in fresh:
+                signals.extend(_spec_signals(char, r))
+        else:
+            state, row = self._state(s, char, info.limits)
+            rules_name = str(info.limits.limits.get("rules") or char.rules or "gb4091")
+            last = row.last_ts if row is not None and row.limits_id == info.limits.id else None
+            pushed = 0
+            for r in fresh:
+                if last is not None and r.ts < last:
+                    out.out_of_order += 1
+                    signals.extend(_spec_signals(char, r))
+                    continue
+                try:
+                    events = state.push(r.value, subgroup=r.subgroup, ts=r.ts, key=r.msg_id)
+                except DataError as exc:  # e.g. a value for a subgroup judged already
+                    out.not_judged += 1
+                    out.notes.append(f"{char.code} {r.msg_id}: {exc}")
+                    signals.extend(_spec_signals(char, r))
+                    continue
+                last = r.ts
+                pushed += 1
+                for event in events:
+                    if isinstance(event, (RuleViolation, SpecBreach)):
+                        signals.append(_signal(event, rules_name))
+            if row is None:
+                row = MonitorStateRow(characteristic_id=char.id, n_values=0)
+                s.add(row)
+            elif row.limits_id != info.limits.id:
+                row.n_values = 0
+            row.limits_id = info.limits.id
+            row.state = state.to_dict()
+            row.n_values = int(row.n_values or 0) + pushed
+            row.last_ts = last
+            row.updated_at = utcnow()
+            self._states[char.id] = (info.limits.id, state, row.n_values)
+        if signals:
+            for alarm in alarms.record_signals(s, char, signals):
+                out.opened.append(alarms.alarm_dict(alarm, char))
+        return out
+
+
+def _us(ts: datetime) -> int:
+    delta = ts - datetime(1970, 1, 1, tzinfo=ts.tzinfo)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class LiveHub:
+    """Thread-safe fan-out of live events (new points, opened alarms) to subscribers.
+
+    A subscriber is a callable taking one event dict; it must not block (the web app's
+    subscribers hand the event to their event loop with ``call_soon_threadsafe``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[int, Callable[[dict[str, Any]], None]] = {}
+        self._next = 0
+
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> int:
+        with self._lock:
+            self._next += 1
+            self._subscribers[self._next] = callback
+            return self._next
+
+    def unsubscribe(self, token: int) -> None:
+        with self._lock:
+            self._subscribers.pop(token, None)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            targets = list(self._subscribers.values())
+        for callback in targets:
+            try:
+                callback(event)
+            except Exception:
+                _log.exception("a live-event subscriber failed")
+
+    def publish_batch(self, result: BatchResult) -> None:
+        """The points of each characteristic, then each opened alarm."""
+        for (org_id, char_id), pts in result.points.items():
+            self.publish(
+                {"type": "points", "org_id": org_id, "characteristic_id": char_id, "points": pts}
+            )
+        for a in result.opened:
+            self.publish({"type": "alarm", "org_id": a["org_id"], "alarm": a})
+
+
+Item = tuple[Reading | Rejected, Callable[[], None]]
+
+
+class MonitorService:
+    """Run a :class:`Pipeline` in a worker thread over a queue of ``(item, ack)`` pairs."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        notifier: Any | None = None,
+        hub: LiveHub | None = None,
+        max_batch: int = 1000,
+        max_wait: float = 0.05,
+        retry_pause: float = 1.0,
+    ) -> None:
+        self.pipeline = Pipeline(sessions)
+        self.notifier = notifier
+        self.hub = hub
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.retry_pause = retry_pause
+        self.queue: queue.Queue[Item] = queue.Queue()
+        self.totals = BatchResult()
+        self.batches = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="zhuoyue-monitor", daemon=True)
+
+    def submit(self, item: Reading | Rejected, ack: Callable[[], None]) -> None:
+        """Queue one message (the sources' consumer)."""
+        self.queue.put((item, ack))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Process what is queued, then stop."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        t = self.totals
+        return {
+            "received": t.received,
+            "stored": t.stored,
+            "duplicates": t.duplicates,
+            "rejected": t.rejected,
+            "out_of_order": t.out_of_order,
+            "no_limits": t.no_limits,
+            "not_judged": t.not_judged,
+            "alarms_opened": len(t.opened),
+            "batches": self.batches,
+            "failures": self.failures,
+            "queued": self.queue.qsize(),
+        }
+
+    def _take(self) -> list[Item]:
+        try:
+            first = self.queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _done(self, batch: Sequence[Item], result: BatchResult) -> None:
+        for _, ack in batch:
+            try:
+                ack()
+            except Exception:
+                _log.exception("acknowledging a message failed")
+        self.batches += 1
+        opened = result.opened
+        result.opened = []
+        self.totals.add(result)
+        self.totals.opened.extend({"id": a["id"]} for a in opened)
+        if self.notifier is not None and opened:
+            self.notifier.submit(opened)
+        if self.hub is not None:
+            result.opened = opened
+            self.hub.publish_batch(result)
+
+    def process_now(self, batch: Sequence[Item]) -> None:
+        """Process one batch (item by item after a failure; see the module notes)."""
+        try:
+            result = self.pipeline.process([i for i, _ in batch])
+        except Exception:
+            self.failures += 1
+            _log.exception("a batch of %d messages failed; retrying one by one", len(batch))
+            for one in batch:
+                try:
+                    result = self.pipeline.process([one[0]])
+                except Exception as exc:
+                    _log.exception("a message failed on its own; recording it as a dead letter")
+                    try:
+                        self.pipeline.dead_letter(one[0], "store_failed", f"storing failed: {exc}")
+                    except Exception:
+                        # the database itself is down: keep the message unacknowledged; the
+                        # broker delivers it again after a reconnect
+                        _log.exception("the database refuses even a dead letter")
+                        time.sleep(self.retry_pause)
+                        continue
+                    result = BatchResult(received=1, rejected=1)
+                self._done([one], result)
+            return
+        self._done(batch, result)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if not batch:
+                if self._stop.is_set():
+                    return
+                continue
+            self.process_now(batch)
