@@ -18,6 +18,7 @@ from zhuoyue import __version__
 from zhuoyue.api.config import ApiSettings
 from zhuoyue.api.errors import TooLargeAsJson, install_error_handlers
 from zhuoyue.api.routers import ROUTERS, health
+from zhuoyue.services.monitoring import LiveHub
 from zhuoyue.store.engine import database_url as resolve_url
 from zhuoyue.store.engine import make_engine, session_factory
 
@@ -76,6 +77,8 @@ def create_app(database_url: str | None = None, *, settings: ApiSettings | None 
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.settings = settings
+    #: live events (new points, opened alarms) for the web app: the HTTP feed and the monitor
+    app.state.hub = LiveHub()
     install_error_handlers(app)
     app.include_router(health.router)
     for router in ROUTERS:

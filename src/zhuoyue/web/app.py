@@ -25,9 +25,25 @@ from nicegui import run, ui
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhuoyue.errors import AuthenticationError
-from zhuoyue.web import admin, assessment, characteristic, characteristics, data, importing, kpis
+from zhuoyue.web import (
+    admin,
+    alarms,
+    assessment,
+    characteristic,
+    characteristics,
+    data,
+    importing,
+    kpis,
+)
 from zhuoyue.web.i18n import text
-from zhuoyue.web.layout import content, current_lang, header, open_page, show_error
+from zhuoyue.web.layout import (
+    content,
+    current_lang,
+    header,
+    open_page,
+    set_live_hub,
+    show_error,
+)
 from zhuoyue.web.overview import render_lists, render_overview, render_trends
 
 __all__ = ["SECRET_ENV", "mount_web"]
@@ -41,6 +57,7 @@ _log = logging.getLogger(__name__)
 PAGE_MODULES: tuple[ModuleType, ...] = (
     characteristics,
     characteristic,
+    alarms,
     kpis,
     assessment,
     importing,
@@ -51,6 +68,7 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
 def mount_web(app: FastAPI) -> None:
     """Mount the UI at ``/`` of ``app`` (made by :func:`zhuoyue.api.create_app`)."""
     sessions: sessionmaker[Session] = app.state.sessions
+    set_live_hub(getattr(app.state, "hub", None))
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
 
     @ui.page("/login", title="登录 · zhuoyue")

@@ -53,6 +53,7 @@ from zhuoyue.web.layout import (
     open_page,
     section,
     show_error,
+    subscribe_live,
 )
 
 __all__ = [
@@ -1584,8 +1585,10 @@ def register(sessions: sessionmaker[Session]) -> None:
                     empty_state(text("chr_no_chart_data", lang), testid="chr-no-chart-data")
                 else:
                     show_error(problem, lang)
+            chart_box = ui.column().classes("w-full gap-0")
             if data is not None:
-                _render_chart(data, lang)
+                with chart_box:
+                    _render_chart(data, lang)
             history_box = _limits_card(ctx, ref, q, data)
             with section(text("chr_sixpack", lang)):
                 if info.get("lsl") is None and info.get("usl") is None:
@@ -1605,4 +1608,27 @@ def register(sessions: sessionmaker[Session]) -> None:
                 _render_history(history, lang)
 
         ui.timer(0, fill_history, once=True)
+
+        async def on_points(events: list[dict[str, Any]]) -> None:
+            """New values of this characteristic arrived: chart the range again."""
+            try:
+                _, fresh, _ = await ctx.call(_load_view, ref, q)
+            except Exception:
+                return  # the chart on screen stays; the next points try again
+            if fresh is None:
+                return
+            chart_box.clear()
+            with chart_box:
+                _render_chart(fresh, lang)
+
+        if q.end is None:  # a range open at the end follows the stream (pushed, not polled)
+            char_id = info["id"]
+            await subscribe_live(
+                ctx,
+                on_points,
+                wanted=lambda e: (
+                    e.get("type") == "points" and e.get("characteristic_id") == char_id
+                ),
+                every=2.0,
+            )
         return None

@@ -64,6 +64,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cannot": ("无法完成：", "This cannot be done:"),
     "nav_overview": ("驾驶舱", "Overview"),
     "nav_characteristics": ("特性与SPC", "Characteristics"),
+    "nav_alarms": ("报警", "Alarms"),
     "nav_kpis": ("质量指标", "KPIs"),
     "nav_assessment": ("等级自评", "Self-assessment"),
     "nav_import": ("数据导入", "Import"),

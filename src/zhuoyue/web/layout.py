@@ -27,23 +27,26 @@ shows a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from fastapi.responses import RedirectResponse
 from nicegui import app as ui_app
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 from nicegui.elements.mixins.disableable_element import DisableableElement
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhuoyue.errors import AuthenticationError, ZhuoyueError
 from zhuoyue.services import accounts
 from zhuoyue.services.accounts import Principal
-from zhuoyue.store.models import UserAccount
+from zhuoyue.services.masterdata import visible_characteristics
+from zhuoyue.services.monitoring import LiveHub
+from zhuoyue.store.models import Characteristic, UserAccount
 from zhuoyue.web.i18n import Lang, text
 
 __all__ = [
@@ -58,7 +61,9 @@ __all__ = [
     "notify_error",
     "open_page",
     "section",
+    "set_live_hub",
     "show_error",
+    "subscribe_live",
     "toggle_lang",
 ]
 
@@ -83,6 +88,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("nav_overview", "/", "dashboard"),
     NavItem("nav_characteristics", "/characteristics", "insights", ("read", "read_shared")),
+    NavItem("nav_alarms", "/alarms", "notifications_active", ("read", "read_shared")),
     NavItem("nav_kpis", "/kpis", "leaderboard", ("read",)),
     NavItem(
         "nav_assessment", "/assessment", "fact_check", ("read_assessment", "read_shared_assessment")
@@ -311,6 +317,81 @@ async def busy(*elements: DisableableElement, spinner: bool = True) -> AsyncIter
             e.enable()
             if spinner and isinstance(e, ui.button):
                 e.props(remove="loading")
+
+
+# ------------------------------------------------------------------------------ live events
+_hub: LiveHub | None = None
+
+
+def set_live_hub(hub: LiveHub | None) -> None:
+    """The hub whose events (new points, opened alarms) the pages show live."""
+    global _hub
+    _hub = hub
+
+
+def _shared_ids(s: Session, p: Principal) -> set[int]:
+    stmt = visible_characteristics(p, "read", "read_shared")
+    return set(s.scalars(stmt.with_only_columns(Characteristic.id)))
+
+
+async def subscribe_live(
+    ctx: PageContext,
+    handler: Callable[[list[dict[str, Any]]], Awaitable[None]],
+    *,
+    wanted: Callable[[dict[str, Any]], bool] = lambda e: True,
+    every: float = 1.0,
+) -> None:
+    """Push the live events of the user's organization to ``handler`` while the page is open.
+
+    Events come from the monitor's worker thread; they are handed to this page's event loop,
+    gathered for ``every`` seconds and passed on in one call (a burst of points redraws a chart
+    once). Only events of the current organization that ``wanted`` accepts are passed (for a
+    supplier: of the characteristics shared with it); the subscription ends when the browser
+    disconnects.
+    """
+    hub = _hub
+    if hub is None or not ctx.can("read", "read_shared"):
+        return
+    allowed = None if ctx.can("read") else await ctx.call(_shared_ids)
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    org_id = ctx.org_id
+
+    def char_of(event: dict[str, Any]) -> Any:
+        if "characteristic_id" in event:
+            return event["characteristic_id"]
+        return (event.get("alarm") or {}).get("characteristic_id")
+
+    def on_event(event: dict[str, Any]) -> None:  # the monitor's thread
+        if event.get("org_id") != org_id or not wanted(event):
+            return
+        if allowed is not None and char_of(event) not in allowed:
+            return
+        loop.call_soon_threadsafe(inbox.put_nowait, event)
+
+    slot = ui.context.slot  # the handler builds and notifies in the page's context
+
+    async def pump() -> None:
+        while True:
+            events = [await inbox.get()]
+            await asyncio.sleep(every)
+            while not inbox.empty():
+                events.append(inbox.get_nowait())
+            try:
+                with slot:
+                    await handler(events)
+            except Exception:
+                _log.exception("a live update failed")
+
+    token = hub.subscribe(on_event)
+    task = background_tasks.create(pump(), name="live-events")
+
+    def stop() -> None:
+        hub.unsubscribe(token)
+        task.cancel()
+
+    ui.context.client.on_disconnect(stop)
+    ui.context.client.on_delete(stop)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -244,6 +244,7 @@ def remove_channel(channel_id: int, principal: CurrentPrincipal, db: Db) -> Resp
 # ---------------------------------------------------------------------------------------- feed
 @router.post("/feed", response_model=FeedOut)
 def feed(
+    request: Request,
     principal: CurrentPrincipal,
     db: Db,
     items: Annotated[list[FeedItem], Body(max_length=MAX_FEED_ITEMS)],
@@ -283,6 +284,9 @@ def feed(
     db.rollback()  # the pipeline works in its own transaction
     pipeline = Pipeline(_sessions(db))
     result = pipeline.process(parsed)
+    hub = getattr(request.app.state, "hub", None)
+    if hub is not None:
+        hub.publish_batch(result)
     return FeedOut(
         received=len(items),
         stored=result.stored,
