@@ -62,6 +62,8 @@ def test_overview_in_chinese_then_english_then_logout(page: Any, screenshots: Pa
     page.locator("[data-testid=trend-rolled_yield] canvas").wait_for()
     alarms = page.locator("[data-testid=alarms]")
     assert "判异" in alarms.inner_text()
+    # no value has come through the online monitor yet: no open alarm
+    assert "没有未处理的报警" in page.locator("[data-testid=open-alarms]").inner_text()
     page.screenshot(path=str(screenshots / "overview-zh.png"), full_page=True)
 
     page.get_by_role("button", name="English").click()

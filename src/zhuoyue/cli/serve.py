@@ -29,8 +29,24 @@ def serve(
             "(default: $ZHUOYUE_DATABASE_URL, else the embedded SQLite file).",
         ),
     ] = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt",
+            help="Run the online monitor on this MQTT broker, mqtt://host:port "
+            "(default: $ZHUOYUE_MQTT_URL; none: no monitor).",
+        ),
+    ] = None,
+    opcua: Annotated[
+        str | None,
+        typer.Option("--opcua", help="Run the online monitor on the OPC UA nodes of this file."),
+    ] = None,
 ) -> None:
-    """Serve the web app (/) and the REST API (/api/v1, /docs) of the platform (Ctrl+C stops)."""
+    """Serve the web app (/) and the REST API (/api/v1, /docs) of the platform (Ctrl+C stops).
+
+    With an MQTT broker or an OPC UA configuration the online monitor runs inside the server,
+    and the web app shows its points and alarms live.
+    """
     import uvicorn
     from sqlalchemy.engine import make_url
 
@@ -49,13 +65,34 @@ def serve(
             f"The database {shown} is not at the newest schema (at {current or 'nothing'}). "
             f"Run: zhuoyue db upgrade --db {shown}"
         )
+    from zhuoyue.services import monitor_runtime
     from zhuoyue.web import mount_web
 
     app = create_app(url)
     mount_web(app)
+    config = monitor_runtime.MonitorConfig.from_env(mqtt_url=mqtt, opcua_config=opcua)
+    running = None
+    if config.has_source:
+        running = monitor_runtime.start(app.state.sessions, config, hub=app.state.hub)
+        err_console.print(
+            "online monitor: "
+            + "; ".join(
+                x
+                for x in (
+                    config.mqtt and f"MQTT {config.mqtt.host}:{config.mqtt.port}",
+                    config.opcua and f"OPC UA {config.opcua.url}",
+                )
+                if x
+            ),
+            markup=False,
+        )
     err_console.print(
         f"zhuoyue on http://{host}:{port}/ — API http://{host}:{port}/api/v1, "
         f"documentation http://{host}:{port}/docs",
         markup=False,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if running is not None:
+            running.stop()

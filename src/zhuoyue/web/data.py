@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from zhuoyue.excellence import default_model
 from zhuoyue.services import accounts
+from zhuoyue.services import alarms as alarm_service
 from zhuoyue.services.assessments import compute_assessment, get_assessment, list_assessments
 from zhuoyue.services.kpi import kpis
 from zhuoyue.services.masterdata import visible_characteristics
@@ -113,6 +114,9 @@ class Lists:
 
     worst: list[dict[str, Any]]  # lowest Cpk first
     alarms: list[dict[str, Any]]  # signalling on their latest points, latest signal first
+    #: the open alarms of the online monitor (newest first, at most ALARM_COUNT) and how many
+    open_alarms: list[dict[str, Any]] = field(default_factory=list)
+    open_total: int = 0
 
 
 def load_lists(s: Session, p: accounts.Principal) -> Lists | None:
@@ -131,7 +135,8 @@ def load_lists(s: Session, p: accounts.Principal) -> Lists | None:
         key=lambda r: str(r["last_violation"]["ts"]),
         reverse=True,
     )
-    return Lists(worst[:WORST_COUNT], alarms[:ALARM_COUNT])
+    page = alarm_service.list_alarms(s, p, status="open", limit=ALARM_COUNT)
+    return Lists(worst[:WORST_COUNT], alarms[:ALARM_COUNT], page.items, page.total)
 
 
 def load_trends(s: Session, p: accounts.Principal, year: int) -> dict[str, Any] | None:

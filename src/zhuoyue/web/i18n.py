@@ -80,6 +80,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "没有判异：所有特性最近均受控。",
         "No signal: every characteristic is in control.",
     ),
+    "open_alarms": ("在线监测：未处理报警", "Online monitor: open alarms"),
+    "all_alarms": ("查看全部报警", "All alarms"),
+    "no_open_alarms": (
+        "没有未处理的报警（在线监测按冻结的控制限判异）。",
+        "No open alarm (the online monitor judges values against frozen limits).",
+    ),
     "shared_only": ("仅显示与您共享的特性。", "Only the characteristics shared with you."),
     "not_found": ("未找到：不存在或无权查看。", "Not found: it does not exist or is not yours."),
 }

@@ -260,6 +260,28 @@ def render_trends(trends: dict[str, Any] | None, lang: Lang) -> None:
                     ).props(f"data-testid=trend-{mid}")
 
 
+def _open_alarms(lists: Lists, lang: Lang) -> None:
+    with ui.card().classes("w-full").props("data-testid=open-alarms"):
+        with ui.row().classes("items-center gap-2"):
+            ui.label(text("open_alarms", lang)).classes("text-lg")
+            ui.badge(str(lists.open_total), color="red-8" if lists.open_total else "green-8")
+            ui.link(text("all_alarms", lang), "/alarms").classes("text-sm")
+        if not lists.open_alarms:
+            ui.label(text("no_open_alarms", lang)).classes("text-sm text-gray-600")
+        for a in lists.open_alarms:
+            with ui.row().classes("items-baseline gap-2 w-full"):
+                ui.icon("error" if a["severity"] == "critical" else "warning").classes(
+                    "text-red-700" if a["severity"] == "critical" else "text-orange-700"
+                )
+                ui.link(
+                    a["message_en" if lang == "en" else "message_zh"],
+                    f"/characteristics/{a['characteristic_id']}",
+                )
+                ui.label(f"{str(a['opened_at'])[:16].replace('T', ' ')} UTC").classes(
+                    "text-xs text-gray-500"
+                )
+
+
 def _alarms(lists: Lists, lang: Lang) -> None:
     with ui.card().classes("w-full").props("data-testid=alarms"):
         ui.label(text("alarms", lang)).classes("text-lg")
@@ -300,5 +322,6 @@ def render_overview(overview: Overview, lang: Lang) -> None:
 def render_lists(lists: Lists | None, shared_only: bool, lang: Lang) -> None:
     """The characteristics signalling now and those with the lowest Cpk."""
     if lists is not None:
+        _open_alarms(lists, lang)
         _alarms(lists, lang)
     _worst(lists, shared_only, lang)
