@@ -1,109 +1,27 @@
-"""A throwaway Mosquitto broker for the monitoring tests (and the MQTT benchmark).
+"""The throwaway Mosquitto broker of the monitoring tests (:mod:`zhuoyue.demo.broker`).
 
-``start_mosquitto(folder)`` runs Debian's ``/usr/sbin/mosquitto`` on a free loopback port with
-its own configuration and persistence file in ``folder``: anonymous access on 127.0.0.1 only,
-``max_queued_messages`` and ``max_inflight_messages`` raised (the defaults, 1 000 and 20, make
-Mosquitto drop messages silently for a slow subscriber and throttle manual acknowledgements),
-and persistence on, so a broker restart keeps the persistent sessions. Without the binary the
-tests are skipped locally and fail on CI (``CI=true``), like the PostgreSQL fixture.
+Without the binary the tests are skipped locally and fail on CI (``CI=true``), like the
+PostgreSQL fixture.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-MOSQUITTO = Path("/usr/sbin/mosquitto")
+from zhuoyue.demo.broker import Broker, find_mosquitto, start_mosquitto
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Broker:
-    """A running Mosquitto: its port, folder and process (restartable on the same port)."""
-
-    folder: Path
-    port: int
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def config(self) -> Path:
-        return self.folder / "mosquitto.conf"
-
-    def start(self, timeout: float = 10.0) -> None:
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {self.folder}/\n"
-            "autosave_interval 1\n"
-            "max_queued_messages 1000000\n"
-            "max_inflight_messages 1000\n"
-            "log_dest stderr\n"
-            "log_type error\n"
-            "log_type warning\n" + ("user root\n" if os.geteuid() == 0 else "")
-            # as root, mosquitto would switch to the mosquitto user, who cannot write the folder
-        )
-        log = (self.folder / "mosquitto.log").open("ab")
-        self.proc = subprocess.Popen(
-            [str(MOSQUITTO), "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"mosquitto exited with {self.proc.returncode}: "
-                    + (self.folder / "mosquitto.log").read_text(errors="replace")[-2000:]
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout} s")
-
-    def stop(self) -> None:
-        """Stop gracefully (SIGTERM: the persistence file is written)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-
-def start_mosquitto(folder: Path) -> Broker:
-    """Start a broker in ``folder`` on a free port."""
-    if not MOSQUITTO.exists():
-        raise FileNotFoundError(
-            f"{MOSQUITTO} is missing: install Debian's mosquitto package (make test does)"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    broker = Broker(folder, _free_port())
-    broker.start()
-    return broker
+__all__ = ["Broker", "mosquitto", "start_mosquitto"]
 
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Broker]:
     """A fresh Mosquitto broker for one test (skipped locally without it, a failure on CI)."""
-    if not MOSQUITTO.exists() and shutil.which("mosquitto") is None:
-        message = f"{MOSQUITTO} is missing: install Debian's mosquitto package"
+    if find_mosquitto() is None:
+        message = "mosquitto is missing: install Debian's mosquitto package"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -91,21 +91,45 @@ def demo(
             "--serve/--no-serve", help="Serve the API on the demo database (Ctrl-C stops)."
         ),
     ] = True,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="While serving, feed plant A's key characteristics to the online monitor "
+            "(private MQTT broker when mosquitto is installed) so charts and alarms move.",
+        ),
+    ] = True,
+    rate: Annotated[
+        float, typer.Option("--rate", min=0.1, max=10000, help="Live values per second.")
+    ] = 20.0,
 ) -> None:
     """The demo factory: two generated plants in a database, reports, and the API serving them.
 
     Writes the control-chart and capability reports of a sample precision-shaft plant and the
     self-declaration of demo plant A (OUT/), builds the demo database (plant A at 保证级, plant B
     at 检验级, a year of data each, users, shared data; idempotent, deterministic by --seed),
-    prints the logins and the URL, and serves the REST API until Ctrl-C (--no-serve: stop after
-    building).
+    prints the logins and the URL, and serves the web app and the REST API until Ctrl-C
+    (--no-serve: stop after building). While serving, plant A's key characteristics get phase I
+    limits and a simulated machine feed runs through the online monitor (--no-live: none).
     """
-    _demo(out=out, lang=lang, db=db, seed=seed, host=host, port=port, serve=serve)
+    _demo(
+        out=out, lang=lang, db=db, seed=seed, host=host, port=port, serve=serve, live=live,
+        rate=rate,
+    )  # fmt: skip
 
 
 @handle_errors(json_flag=None)
 def _demo(
-    *, out: Path, lang: str, db: str | None, seed: int, host: str, port: int, serve: bool
+    *,
+    out: Path,
+    lang: str,
+    db: str | None,
+    seed: int,
+    host: str,
+    port: int,
+    serve: bool,
+    live: bool = True,
+    rate: float = 20.0,
 ) -> None:
     from zhuoyue.demo.run import run_demo
 
@@ -145,12 +169,32 @@ def _demo(
 
     app_ = create_app(info.url)
     mount_web(app_)
+    feed = None
+    if live:
+        from zhuoyue.demo.live import LiveDemo, freeze_demo_limits
+
+        frozen = freeze_demo_limits(app_.state.sessions)
+        if frozen:
+            err_console.print(
+                f"froze phase I limits of {frozen} key characteristics of plant A", markup=False
+            )
+        feed = LiveDemo(app_.state.sessions, app_.state.hub, out.resolve(), rate=rate)
+        feed.start()
+        err_console.print(
+            f"live: {rate:g} values/s of plant A through the online monitor ({feed.via}); "
+            "see 报警 (alarms) and the characteristics' charts",
+            markup=False,
+        )
     err_console.print(
         f"serving http://{host}:{port}/ (web app; API /api/v1, documentation /docs); "
         "log in as demo / zhuoyue-demo; Ctrl-C stops",
         markup=False,
     )
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    finally:
+        if feed is not None:
+            feed.stop()
 
 
 def _demo_declaration(seed: int, out: Path, lang: str) -> Path:

@@ -88,7 +88,12 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: a transaction takes the write lock when it begins, waiting (busy_timeout) for
+    # another writer to finish. With a deferred BEGIN, a transaction that reads and then writes
+    # (a login, a sliding session, a freeze) fails at once with "database is locked" whenever
+    # another connection (the online monitor, committing many times a second) wrote in between:
+    # SQLite cannot upgrade a stale read snapshot, and does not wait in that case.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:

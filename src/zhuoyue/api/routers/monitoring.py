@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from zhuoyue.api.deps import CurrentPrincipal, Db
 from zhuoyue.api.errors import ERROR_RESPONSES
-from zhuoyue.api.routers._common import Limit, Offset, Ref
+from zhuoyue.api.routers._common import Id, Limit, Offset
 from zhuoyue.api.schemas import PageOut
 from zhuoyue.errors import DataError
 from zhuoyue.ingest.messages import Reading, Rejected, parse_payload
@@ -36,6 +36,11 @@ router = APIRouter(tags=["online monitoring"], responses=ERROR_RESPONSES)
 #: most items of one feed request
 MAX_FEED_ITEMS = 10_000
 _OcapText = Annotated[str, Field(min_length=1, max_length=alarms.MAX_OCAP_CHARS)]
+#: an alarm's id (a big table: 64-bit ids)
+AlarmId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+_CharFilter = Annotated[
+    str | None, Query(min_length=1, max_length=200, description="Characteristic id or code.")
+]
 
 
 class AlarmOut(BaseModel):
@@ -143,7 +148,7 @@ def list_alarms(
     db: Db,
     status: Annotated[Literal["open", "acknowledged"] | None, Query()] = None,
     severity: Annotated[Literal["warning", "critical"] | None, Query()] = None,
-    characteristic: Annotated[Ref | None, Query(description="id or code")] = None,
+    characteristic: _CharFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Any:
@@ -170,7 +175,7 @@ def suggestions(principal: CurrentPrincipal, db: Db) -> Any:
 
 
 @router.get("/alarms/{alarm_id}", response_model=AlarmOut)
-def get_alarm(alarm_id: int, principal: CurrentPrincipal, db: Db) -> Any:
+def get_alarm(alarm_id: AlarmId, principal: CurrentPrincipal, db: Db) -> Any:
     """One alarm."""
     alarm = alarms.get_alarm(db, principal, alarm_id)
     char = masterdata.get_characteristic(db, principal, str(alarm.characteristic_id))
@@ -179,7 +184,7 @@ def get_alarm(alarm_id: int, principal: CurrentPrincipal, db: Db) -> Any:
 
 @router.post("/alarms/{alarm_id}/acknowledge", response_model=AlarmOut)
 def acknowledge(
-    alarm_id: int, principal: CurrentPrincipal, db: Db, body: Annotated[AckIn, Body()]
+    alarm_id: AlarmId, principal: CurrentPrincipal, db: Db, body: Annotated[AckIn, Body()]
 ) -> Any:
     """Close an open alarm with its assignable cause and corrective action (audited)."""
     alarm = alarms.acknowledge(
@@ -235,7 +240,7 @@ def add_channel(principal: CurrentPrincipal, db: Db, body: Annotated[ChannelIn, 
 
 
 @router.delete("/notification-channels/{channel_id}", status_code=204)
-def remove_channel(channel_id: int, principal: CurrentPrincipal, db: Db) -> Response:
+def remove_channel(channel_id: Id, principal: CurrentPrincipal, db: Db) -> Response:
     """Stop sending to a channel (audited)."""
     alarms.remove_channel(db, principal, channel_id)
     return Response(status_code=204)
