@@ -18,6 +18,7 @@ from zhuoyue.cli.monitor import monitor
 from zhuoyue.cli.msa import msa
 from zhuoyue.cli.serve import serve
 from zhuoyue.cli.sigma import sigma
+from zhuoyue.cli.simulate import simulate
 from zhuoyue.cli.spc import spc
 from zhuoyue.cli.workbook import template
 
@@ -65,6 +66,7 @@ app.command(name="import")(import_)
 app.add_typer(db_app, name="db")
 app.command(name="serve")(serve)
 app.command(name="monitor")(monitor)
+app.command(name="simulate")(simulate)
 
 
 @app.command()

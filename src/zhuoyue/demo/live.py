@@ -41,6 +41,8 @@ _log = logging.getLogger(__name__)
 
 #: the plant whose key characteristics are monitored live
 DEMO_ORG = "jinggong-auto"
+#: seconds of one cycle of the demo feed (a third in control, then a shift and a drift)
+CYCLE_S = 240
 _REASON = "2024 年过程能力研究：第一阶段控制限（演示工厂） · phase I study of 2024 (demo factory)"
 
 
@@ -109,38 +111,43 @@ class LiveDemo:
             self.broker.stop()
 
     def _feed(self) -> None:
-        try:
-            with self.sessions() as s:
-                targets = load_targets(s, self.org_code)
-        except Exception as exc:
-            _log.warning("the demo feed cannot start: %s", exc)
-            return
         client = self._mqtt_client() if self.broker is not None else None
-        run = datetime.now(UTC).strftime("demo-%Y%m%d%H%M%S")
         pause = 1.0 / max(self.rate, 0.1)
-        feed = generate(targets, 10_000_000, scenario="mixed", seed=2023, run=run)
+        start = datetime.now(UTC).strftime("demo-%Y%m%d%H%M%S")
+        cycle = 0
         try:
-            for value in feed:
-                if self._stop.is_set():
-                    break
-                payload = value.payload(datetime.now(UTC))
-                if client is not None:
-                    topic = f"zhuoyue/{self.org_code}/{value.characteristic}"
-                    client.publish(topic, json.dumps(payload), qos=1)
-                elif self.running is not None:
-                    item = parse_payload(
-                        payload,
-                        org=self.org_code,
-                        characteristic=value.characteristic,
-                        source="http",
-                    )
-                    self.running.service.submit(item, lambda: None)
-                self.published += 1
-                time.sleep(pause)
+            while not self._stop.is_set():
+                # cycles of CYCLE_S seconds: each starts in control, then one characteristic
+                # shifts by 1.5σ and another drifts (the mixed scenario); the targets are read
+                # again so subgroup labels continue after the stored ones
+                try:
+                    with self.sessions() as s:
+                        targets = load_targets(s, self.org_code)
+                except Exception as exc:
+                    _log.warning("the demo feed cannot start: %s", exc)
+                    return
+                count = max(int(self.rate * CYCLE_S), 10 * len(targets))
+                run = f"{start}-{cycle}"
+                feed = generate(targets, count, scenario="mixed", seed=2023 + cycle, run=run)
+                for value in feed:
+                    if self._stop.is_set():
+                        return
+                    self._send(client, value.characteristic, value.payload(datetime.now(UTC)))
+                    time.sleep(pause)
+                cycle += 1
+                self._stop.wait(2.0)  # the last subgroups are stored before labels are read
         finally:
             if client is not None:
                 client.loop_stop()
                 client.disconnect()
+
+    def _send(self, client: Any, code: str, payload: dict[str, Any]) -> None:
+        if client is not None:
+            client.publish(f"zhuoyue/{self.org_code}/{code}", json.dumps(payload), qos=1)
+        elif self.running is not None:
+            item = parse_payload(payload, org=self.org_code, characteristic=code, source="http")
+            self.running.service.submit(item, lambda: None)
+        self.published += 1
 
     def _mqtt_client(self) -> Any:
         import paho.mqtt.client as mqtt

@@ -20,9 +20,10 @@ the state has seen is stored (the batch chart shows it in its place) but not jud
 (counted as ``out_of_order``); its spec check still applies.
 
 :class:`MonitorService` runs a pipeline in a worker thread: sources put ``(item, ack)`` pairs
-in its queue; it takes up to ``max_batch`` of them (waiting at most ``max_wait`` seconds after
-the first), processes them, then acknowledges them, hands the opened alarms to the notifier and
-publishes live events (:class:`LiveHub`) for the web app. A batch the database refuses is
+in its queue; it takes up to ``max_batch`` of them (collecting until ``max_wait`` seconds after
+the first arrived: a backlog that built up while the last batch ran goes at once), processes
+them, then acknowledges them, hands the opened alarms to the notifier and publishes live events
+(:class:`LiveHub`) for the web app. A batch the database refuses is
 retried item by item; an item that still fails is recorded as a dead letter (``store_failed``)
 in its own transaction and acknowledged — the stream never stops on one bad message.
 """
@@ -37,12 +38,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from zhuoyue.errors import DataError
 from zhuoyue.ingest.messages import Reading, Rejected
@@ -293,9 +294,8 @@ class Pipeline:
         return {k: _Char(c, limits.get(c.id)) for k, c in found.items()}
 
     def _state(
-        self, s: Session, char: Characteristic, limits: ControlLimits
-    ) -> tuple[MonitorState, MonitorStateRow | None]:
-        row = s.get(MonitorStateRow, char.id, with_for_update=True)
+        self, char: Characteristic, limits: ControlLimits, row: MonitorStateRow | None
+    ) -> MonitorState:
         cached = self._states.get(char.id)
         if (
             cached is not None
@@ -303,12 +303,10 @@ class Pipeline:
             and cached[0] == limits.id == row.limits_id
             and cached[2] == row.n_values
         ):
-            return cached[1], row
+            return cached[1]
         if row is not None and row.limits_id == limits.id:
-            state = MonitorState.from_dict(row.state)
-        else:
-            state = _new_state(char, limits)
-        return state, row
+            return MonitorState.from_dict(row.state)
+        return _new_state(char, limits)
 
     def _process(self, s: Session, items: Sequence[Reading | Rejected]) -> BatchResult:
         out = BatchResult(received=len(items))
@@ -332,70 +330,138 @@ class Pipeline:
                 rejected.extend(_as_rejected(r, "unknown_characteristic", message) for r in rs)
         _dead_letters(s, rejected, orgs)
         out.rejected = len(rejected)
-        for key, rs in groups.items():
-            info = chars.get(key)
-            if info is not None:
-                out.add(self._characteristic(s, info, rs))
-        return out
-
-    def _characteristic(self, s: Session, info: _Char, rs: list[Reading]) -> BatchResult:
-        char = info.row
-        out = BatchResult()
-        # duplicates: already stored, or twice in this batch
-        ids = [r.msg_id for r in rs]
-        stored = set(
-            s.scalars(
-                select(Measurement.msg_id).where(
-                    Measurement.characteristic_id == char.id, Measurement.msg_id.in_(ids)
-                )
-            )
-        )
-        fresh: list[Reading] = []
-        for r in rs:
-            if r.msg_id in stored:
-                out.duplicates += 1
-                continue
-            stored.add(r.msg_id)
-            fresh.append(r)
+        # each step runs once for the whole batch (one query, one insert), not once per
+        # characteristic: the fixed cost of a statement dominates batches of a few values each
+        todo = [(chars[key], rs) for key, rs in groups.items() if key in chars]
+        fresh = self._fresh(s, todo, out)
         if not fresh:
             return out
-        # seq: after the values already stored at the same time
-        ts_us = np.array([_us(r.ts) for r in fresh], dtype=np.int64)
-        base: dict[datetime, int] = {
-            ts: int(n)
-            for ts, n in s.execute(
-                select(Measurement.ts, func.max(Measurement.seq) + 1)
+        self._store(s, fresh, out)
+        rows = {
+            row.characteristic_id: row
+            for row in s.scalars(
+                select(MonitorStateRow)
                 .where(
-                    Measurement.characteristic_id == char.id,
-                    Measurement.ts.in_(sorted({r.ts for r in fresh})),
+                    MonitorStateRow.characteristic_id.in_(
+                        [info.row.id for info, _ in fresh if info.limits is not None]
+                    )
                 )
-                .group_by(Measurement.ts)
+                .options(defer(MonitorStateRow.state))  # read only when the cache is stale
+                .with_for_update()
             )
         }
-        seq = bulk.assign_seq(np.zeros(len(fresh), dtype=np.int64), ts_us)
-        seq = seq + np.array([int(base.get(r.ts, 0) or 0) for r in fresh], dtype=np.int64)
-        bulk.insert_measurements(
-            s.connection(),
-            characteristic_id=np.full(len(fresh), char.id, dtype=np.int64),
-            ts=ts_us.astype("datetime64[us]"),
-            value=np.array([r.value for r in fresh], dtype=np.float64),
-            seq=seq,
-            subgroup=[r.subgroup for r in fresh],
-            lot=[r.lot for r in fresh],
-            serial=[r.serial for r in fresh],
-            machine=[r.machine for r in fresh],
-            operator=[r.operator for r in fresh],
-            msg_id=[r.msg_id for r in fresh],
-        )
-        out.stored = len(fresh)
-        out.points[(char.org_id, char.id)] = [(r.ts.isoformat(), r.value) for r in fresh]
+        # every state first, then the alarms: the states' updates go in one flush
+        signals = [
+            (info, self._judge(s, info, rs, rows.get(info.row.id), out)) for info, rs in fresh
+        ]
+        for info, found in signals:
+            if found:
+                for alarm in alarms.record_signals(s, info.row, found):
+                    out.opened.append(alarms.alarm_dict(alarm, info.row))
+        return out
+
+    @staticmethod
+    def _fresh(
+        s: Session, todo: list[tuple[_Char, list[Reading]]], out: BatchResult
+    ) -> list[tuple[_Char, list[Reading]]]:
+        """The readings not stored yet (duplicates: already stored, or twice in the batch)."""
+        if not todo:
+            return []
+        wanted = {(info.row.id, r.msg_id) for info, rs in todo for r in rs}
+        stored: set[tuple[int, Any]] = set()
+        for cids, ids in _lookups(wanted):
+            found = s.execute(
+                select(Measurement.characteristic_id, Measurement.msg_id).where(
+                    Measurement.characteristic_id.in_(cids), Measurement.msg_id.in_(ids)
+                )
+            )
+            stored.update((int(cid), str(mid)) for cid, mid in found)
+        stored &= wanted
+        result: list[tuple[_Char, list[Reading]]] = []
+        for info, rs in todo:
+            cid = info.row.id
+            fresh: list[Reading] = []
+            for r in rs:
+                key = (cid, r.msg_id)
+                if key in stored:
+                    out.duplicates += 1
+                    continue
+                stored.add(key)
+                fresh.append(r)
+            if fresh:
+                result.append((info, fresh))
+        return result
+
+    @staticmethod
+    def _store(s: Session, fresh: list[tuple[_Char, list[Reading]]], out: BatchResult) -> None:
+        """Insert the fresh readings of every characteristic in one call."""
+        # seq: after the values already stored at the same time
+        wanted_ts = {(info.row.id, r.ts) for info, rs in fresh for r in rs}
+        base: dict[tuple[int, datetime], int] = {}
+        for keys, times in _lookups(wanted_ts):
+            found = s.execute(
+                select(Measurement.characteristic_id, Measurement.ts, func.max(Measurement.seq) + 1)
+                .where(Measurement.characteristic_id.in_(keys), Measurement.ts.in_(times))
+                .group_by(Measurement.characteristic_id, Measurement.ts)
+            )
+            for cid, ts, n in found:
+                key = (int(cid), _utc(ts))
+                if key in wanted_ts:
+                    base[key] = int(n or 0)
+        flat = [(info.row.id, r) for info, rs in fresh for r in rs]
+        cids = np.array([cid for cid, _ in flat], dtype=np.int64)
+        ts_us = np.array([_us(r.ts) for _, r in flat], dtype=np.int64)
+        seq = bulk.assign_seq(cids, ts_us)
+        if base:
+            seq = seq + np.array([base.get((cid, r.ts), 0) for cid, r in flat], dtype=np.int64)
+        if len(flat) <= _SMALL_INSERT:
+            # a live batch: an executemany of the rows costs less than building columns
+            s.execute(
+                insert(Measurement),
+                [
+                    {
+                        "characteristic_id": cid, "ts": r.ts, "seq": int(q), "value": r.value,
+                        "subgroup": r.subgroup, "lot": r.lot, "serial": r.serial,
+                        "machine": r.machine, "operator": r.operator, "msg_id": r.msg_id,
+                    }
+                    for (cid, r), q in zip(flat, seq.tolist(), strict=True)
+                ],
+            )  # fmt: skip
+        else:
+            bulk.insert_measurements(
+                s.connection(),
+                characteristic_id=cids,
+                ts=ts_us.astype("datetime64[us]"),
+                value=np.array([r.value for _, r in flat], dtype=np.float64),
+                seq=seq,
+                subgroup=[r.subgroup for _, r in flat],
+                lot=[r.lot for _, r in flat],
+                serial=[r.serial for _, r in flat],
+                machine=[r.machine for _, r in flat],
+                operator=[r.operator for _, r in flat],
+                msg_id=[r.msg_id for _, r in flat],
+            )
+        out.stored += len(flat)
+        for info, rs in fresh:
+            out.points[(info.row.org_id, info.row.id)] = [(r.ts.isoformat(), r.value) for r in rs]
+
+    def _judge(
+        self,
+        s: Session,
+        info: _Char,
+        fresh: list[Reading],
+        row: MonitorStateRow | None,
+        out: BatchResult,
+    ) -> list[Signal]:
+        """Push stored readings through the characteristic's SPC state; the signals."""
+        char = info.row
         signals: list[Signal] = []
         if info.limits is None:
-            out.no_limits = len(fresh)
+            out.no_limits += len(fresh)
             for r in fresh:
                 signals.extend(_spec_signals(char, r))
         else:
-            state, row = self._state(s, char, info.limits)
+            state = self._state(char, info.limits, row)
             rules_name = str(info.limits.limits.get("rules") or char.rules or "gb4091")
             last = row.last_ts if row is not None and row.limits_id == info.limits.id else None
             pushed = 0
@@ -427,10 +493,31 @@ class Pipeline:
             row.last_ts = last
             row.updated_at = utcnow()
             self._states[char.id] = (info.limits.id, state, row.n_values)
-        if signals:
-            for alarm in alarms.record_signals(s, char, signals):
-                out.opened.append(alarms.alarm_dict(alarm, char))
-        return out
+        return signals
+
+
+#: batches up to this many rows are inserted row by row (executemany), larger ones by columns
+_SMALL_INSERT = 500
+#: index probes one lookup may cost (characteristics × values) before it is split
+_MAX_PROBES = 100_000
+
+
+def _lookups(wanted: set[tuple[int, Any]]) -> Iterable[tuple[list[int], list[Any]]]:
+    """``(characteristic ids, values)`` to look up ``wanted`` pairs with statements of one
+    shape (compiled once, not per batch): all at once, or per characteristic when the cross
+    product of the two lists would cost too many index probes. The caller filters the pairs."""
+    by_char: dict[int, list[Any]] = defaultdict(list)
+    for cid, value in wanted:
+        by_char[cid].append(value)
+    values = sorted({v for _, v in wanted})
+    if len(by_char) * len(values) <= _MAX_PROBES:
+        return [(sorted(by_char), values)]
+    return [([cid], sorted(vs)) for cid, vs in sorted(by_char.items())]
+
+
+def _utc(ts: datetime) -> datetime:
+    """An aware UTC time (SQLite gives naive UTC times back)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _us(ts: datetime) -> int:
@@ -506,6 +593,7 @@ class MonitorService:
         self.batches = 0
         self.failures = 0
         self._stop = threading.Event()
+        self._collected = 0.0  # when the last batch was collected (time.monotonic)
         self._thread = threading.Thread(target=self._run, name="zhuoyue-monitor", daemon=True)
 
     def submit(self, item: Reading | Rejected, ack: Callable[[], None]) -> None:
@@ -542,13 +630,20 @@ class MonitorService:
         except queue.Empty:
             return []
         batch = [first]
-        deadline = time.monotonic() + self.max_wait
+        # Collect for max_wait after the first item arrived, to share the fixed cost of a batch
+        # (several statements) among its items: a first item that came to an empty queue
+        # arrived now; one queued while the last batch ran arrived after the last collection
+        # ended, so waiting until then + max_wait delays no item more than max_wait.
+        now = time.monotonic()
+        arrived = now if self.queue.empty() else max(self._collected, now - self.max_wait)
+        deadline = arrived + self.max_wait
         while len(batch) < self.max_batch:
             left = deadline - time.monotonic()
             try:
                 batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
             except queue.Empty:
                 break
+        self._collected = time.monotonic()
         return batch
 
     def _done(self, batch: Sequence[Item], result: BatchResult) -> None:
