@@ -43,11 +43,14 @@ test: install debian-packages lint typecheck
 	$(BIN)/pytest -q --doctest-modules src
 	$(BIN)/pytest -q tests
 
-bench: install
+bench: install debian-packages
 	$(BIN)/python bench/bench_spc.py --json bench/results.json
 	$(BIN)/python bench/bench_capability.py --json bench/results_capability.json
 	$(BIN)/python bench/bench_assess.py --json bench/results_assess.json
 	$(BIN)/python bench/bench_store.py --json bench/results_store.json
+	$(BIN)/python bench/bench_web.py --json bench/results_web.json
+	$(BIN)/python bench/bench_monitor_state.py
+	$(BIN)/python bench/bench_monitor.py --json bench/results_monitor.json
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:
