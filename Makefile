@@ -11,7 +11,11 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils \
 	postgresql chromium mosquitto
 
-.PHONY: install demo test lint typecheck unit bench lock clean debian-packages
+# what `make demo` needs: the CJK font and Pango of the self-declaration PDF, and Mosquitto for the
+# live feed of the demo factory (without it the feed skips MQTT)
+DEMO_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 mosquitto
+
+.PHONY: install demo test lint typecheck unit bench lock clean debian-packages demo-packages
 
 install: $(STAMP)
 
@@ -24,7 +28,10 @@ $(STAMP): pyproject.toml constraints.txt
 debian-packages:
 	@scripts/ensure-debian-packages $(DEBIAN_PACKAGES)
 
-demo: install
+demo-packages:
+	@scripts/ensure-debian-packages $(DEMO_PACKAGES)
+
+demo: install demo-packages
 	$(BIN)/zhuoyue demo
 
 lint: install
