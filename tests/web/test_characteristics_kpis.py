@@ -12,30 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webtools import PASSWORDS, PLANT_A, login
+from webtools import PLANT_A, Api, login
 
 pytestmark = pytest.mark.slow
 
-PLANT_A_CODE = "jinggong-auto"
 CODE = re.compile(r"\bC\d\d-\d\d\b")
-
-
-class Api:
-    """The REST API of the test server, logged in as one user of plant A (session cookie)."""
-
-    def __init__(self, browser: Any, base: str, username: str) -> None:
-        self.context = browser.new_context(base_url=base)
-        r = self.context.request.post(
-            "/api/v1/auth/login",
-            data={"username": username, "password": PASSWORDS[username], "org": PLANT_A_CODE},
-            headers={"X-Requested-With": "test"},
-        )
-        assert r.ok, r.text()
-
-    def get(self, path: str, **params: Any) -> Any:
-        r = self.context.request.get(f"/api/v1{path}", params=params or None)
-        assert r.ok, f"{path}: {r.status} {r.text()}"
-        return r.json()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["PASSWORDS", "PLANT_A", "PLANT_B", "login"]
+__all__ = ["PASSWORDS", "PLANT_A", "PLANT_A_CODE", "PLANT_B", "Api", "login"]
 
 #: the demo logins: username → password
 PASSWORDS = {
@@ -41,3 +41,25 @@ def login(page: Any, username: str, *, org: str | None = None) -> None:
             page.wait_for_load_state()
             page.locator("[data-testid=org-switch]", has_text=org).wait_for()
             page.locator("[data-testid=logout]").wait_for()
+
+
+#: plant A's organization code
+PLANT_A_CODE = "jinggong-auto"
+
+
+class Api:
+    """The REST API of the test server, logged in as one user of plant A (session cookie)."""
+
+    def __init__(self, browser: Any, base: str, username: str) -> None:
+        self.context = browser.new_context(base_url=base)
+        r = self.context.request.post(
+            "/api/v1/auth/login",
+            data={"username": username, "password": PASSWORDS[username], "org": PLANT_A_CODE},
+            headers={"X-Requested-With": "test"},
+        )
+        assert r.ok, r.text()
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = self.context.request.get(f"/api/v1{path}", params=params or None)
+        assert r.ok, f"{path}: {r.status} {r.text()}"
+        return r.json()

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from zhuoyue.errors import ValidationError, ZhuoyueError
+from zhuoyue.errors import InputFileError, ValidationError, ZhuoyueError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,3 +106,25 @@ def handle_errors(json_flag: str | None = "json_out") -> Callable[[Callable[P, R
         return wrapper
 
     return deco
+
+
+def migrated_database(db: str | None) -> str:
+    """The database URL of ``--db`` (else the settings'), checked to be at the newest schema;
+    :class:`InputFileError` (exit 3) naming the database and the command to run otherwise."""
+    from sqlalchemy.engine import make_url
+
+    from zhuoyue.store import migrate
+    from zhuoyue.store.engine import database_url
+
+    url = database_url(db)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        current = migrate.current(url)
+    except Exception as exc:  # unreachable server, bad file: say which database
+        raise InputFileError(f"cannot open the database {shown}: {exc}") from None
+    if current != migrate.head():
+        raise InputFileError(
+            f"The database {shown} is not at the newest schema (at {current or 'nothing'}). "
+            f"Run: zhuoyue db upgrade --db {shown}"
+        )
+    return url

@@ -9,28 +9,15 @@ from typing import Annotated, Any
 
 import typer
 
-from zhuoyue.cli._common import err_console, handle_errors
-from zhuoyue.errors import InputFileError, ParameterError
+from zhuoyue.cli._common import err_console, handle_errors, migrated_database
+from zhuoyue.errors import ParameterError
 
 
 def _open_database(db: str | None) -> Any:
-    from sqlalchemy.engine import make_url
+    """A session factory on the migrated database of ``--db``."""
+    from zhuoyue.store.engine import make_engine, session_factory
 
-    from zhuoyue.store import migrate
-    from zhuoyue.store.engine import database_url, make_engine, session_factory
-
-    url = database_url(db)
-    shown = make_url(url).render_as_string(hide_password=True)
-    try:
-        current = migrate.current(url)
-    except Exception as exc:  # unreachable server, bad file: say which database
-        raise InputFileError(f"cannot open the database {shown}: {exc}") from None
-    if current != migrate.head():
-        raise InputFileError(
-            f"The database {shown} is not at the newest schema (at {current or 'nothing'}). "
-            f"Run: zhuoyue db upgrade --db {shown}"
-        )
-    return session_factory(make_engine(url))
+    return session_factory(make_engine(migrated_database(db)))
 
 
 @handle_errors(json_flag=None)

@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from zhuoyue.cli._common import err_console, handle_errors
-from zhuoyue.errors import InputFileError
+from zhuoyue.cli._common import err_console, handle_errors, migrated_database
 
 __all__ = ["serve"]
 
@@ -48,23 +47,10 @@ def serve(
     and the web app shows its points and alarms live.
     """
     import uvicorn
-    from sqlalchemy.engine import make_url
 
     from zhuoyue.api import create_app
-    from zhuoyue.store import migrate
-    from zhuoyue.store.engine import database_url
 
-    url = database_url(db)
-    shown = make_url(url).render_as_string(hide_password=True)
-    try:
-        current = migrate.current(url)
-    except Exception as exc:  # unreachable server, bad file: say which database
-        raise InputFileError(f"cannot open the database {shown}: {exc}") from None
-    if current != migrate.head():
-        raise InputFileError(
-            f"The database {shown} is not at the newest schema (at {current or 'nothing'}). "
-            f"Run: zhuoyue db upgrade --db {shown}"
-        )
+    url = migrated_database(db)
     from zhuoyue.services import monitor_runtime
     from zhuoyue.web import mount_web
 
