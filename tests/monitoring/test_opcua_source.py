@@ -68,6 +68,14 @@ class UaServer:
 
     def close(self) -> None:
         self.stop()
+
+        async def cancel_the_rest() -> None:  # the server's own tasks, so none is left pending
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.call(cancel_the_rest())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 
