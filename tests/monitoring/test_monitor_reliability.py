@@ -234,3 +234,60 @@ def test_kill_and_restart_loses_nothing_and_stores_nothing_twice(
     above, below = int((values > 15.0).sum()), int((values < 5.0).sum())
     assert above >= 1 and below == 0
     assert [(a.dedup_key, a.signals) for a in spec] == [("spec:usl", above)]
+
+
+def test_serve_runs_the_monitor(tmp_path: Path, mosquitto: Broker) -> None:
+    """``zhuoyue serve --mqtt`` stores and judges what the broker delivers, next to the web app."""
+    import socket
+    import urllib.request
+
+    url, _ = _database(tmp_path / "plant.db")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(ZHUOYUE), "serve", "--db", url, "--port", str(port),
+         "--mqtt", f"mqtt://127.0.0.1:{mosquitto.port}"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+        env={**os.environ, "NICEGUI_STORAGE_PATH": str(tmp_path / "nicegui")},
+    )  # fmt: skip
+    pub = _publisher(mosquitto.port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the web server answers, and the monitor has subscribed
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                tmp_path / "serve.log"
+            ).read_text(errors="replace")
+            time.sleep(0.2)
+        time.sleep(1.0)
+        values = _values(40)
+        _publish(pub, values, 0, 40)
+        engine = make_engine(url)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                with engine.connect() as c:
+                    n = c.execute(select(func.count()).select_from(Measurement)).scalar_one()
+                if n >= 40:
+                    break
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        finally:
+            engine.dispose()
+        assert n == 40
+        assert "online monitor: MQTT" in (tmp_path / "serve.log").read_text(errors="replace")
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
