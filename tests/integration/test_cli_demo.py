@@ -24,6 +24,20 @@ def _zhuoyue(*args: str) -> list[str]:
     return [sys.executable, "-c", "from zhuoyue.cli.main import main; main()", *args]
 
 
+def _brokers_of(folder: Path) -> list[str]:
+    """Command lines of running mosquitto processes configured inside ``folder``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = " ".join(a.decode(errors="replace") for a in args)
+        if "mosquitto" in text and str(folder) in text:
+            found.append(text)
+    return found
+
+
 def test_demo_builds_database_reports_and_serves(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     port = _free_port()
@@ -73,6 +87,11 @@ def test_demo_builds_database_reports_and_serves(tmp_path: Path) -> None:
             _, err = proc.communicate()
     assert "demo / zhuoyue-demo" in err
     assert f"http://127.0.0.1:{port}/" in err
+    # the live feed's private broker ends with the demo
+    deadline = time.monotonic() + 10
+    while _brokers_of(out):
+        assert time.monotonic() < deadline, _brokers_of(out)
+        time.sleep(0.2)
     for name in ("report.html", "capability.html", "declaration.pdf", "zhuoyue-demo.db"):
         assert (out / name).is_file(), name
     assert (out / "declaration.pdf").read_bytes().startswith(b"%PDF")
