@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "READ_ONLY",
     "database_url",
     "is_sqlite",
     "make_engine",
@@ -34,6 +35,8 @@ __all__ = [
 
 #: how long a SQLite connection waits for a lock before "database is locked"
 BUSY_TIMEOUT_MS = 30_000
+#: execution option of a transaction that only reads (SQLite: a deferred BEGIN, no write lock)
+READ_ONLY = "zhuoyue_read_only"
 
 
 def database_url(url: str | URL | None = None) -> str:
@@ -93,7 +96,12 @@ def _sqlite_on_begin(conn: Any) -> None:
     # (a login, a sliding session, a freeze) fails at once with "database is locked" whenever
     # another connection (the online monitor, committing many times a second) wrote in between:
     # SQLite cannot upgrade a stale read snapshot, and does not wait in that case.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that only reads may say so (execution option READ_ONLY): it begins deferred
+    # and reads its WAL snapshot without waiting for, or holding up, the writers.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:

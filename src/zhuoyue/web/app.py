@@ -115,7 +115,7 @@ def mount_web(app: FastAPI) -> None:
             return ctx
         # the level and indicators come with the page; the lists of characteristics, then the
         # monthly trends, fill it in once the browser is connected (their loading starts now)
-        lists_task = asyncio.ensure_future(ctx.call(data.load_lists))
+        lists_task = asyncio.ensure_future(ctx.read(data.load_lists))
         overview: data.Overview | None = None
         with content():
             top = ui.column().classes("w-full gap-4")
@@ -124,7 +124,7 @@ def mount_web(app: FastAPI) -> None:
         with lists_box:
             ui.spinner(size="lg").props("data-testid=loading")
         try:
-            overview = await ctx.call(data.load_overview)
+            overview = await ctx.read(data.load_overview)
             with top:
                 render_overview(overview, ctx.lang)
         except Exception as exc:
@@ -150,7 +150,7 @@ def mount_web(app: FastAPI) -> None:
         with trends_box:
             ui.spinner(size="lg")
         try:
-            trends = await ctx.call(data.load_trends, int(overview.result["year"]))
+            trends = await ctx.read(data.load_trends, int(overview.result["year"]))
             trends_box.clear()
             with trends_box:
                 render_trends(trends, ctx.lang)

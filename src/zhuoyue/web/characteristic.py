@@ -1558,7 +1558,7 @@ def register(sessions: sessionmaker[Session]) -> None:
         lang = ctx.lang
         q = _query(start, end, chart, rules, phase)
         # the chart is computed while the browser loads the page frame (the two overlap)
-        view = asyncio.ensure_future(ctx.call(_load_view, ref, q))
+        view = asyncio.ensure_future(ctx.read(_load_view, ref, q))
         with content():
             body = ui.column().classes("w-full gap-4")
             with body:
@@ -1612,7 +1612,7 @@ def register(sessions: sessionmaker[Session]) -> None:
         async def on_points(events: list[dict[str, Any]]) -> None:
             """New values of this characteristic arrived: chart the range again."""
             try:
-                _, fresh, _ = await ctx.call(_load_view, ref, q)
+                _, fresh, _ = await ctx.read(_load_view, ref, q)
             except Exception:
                 return  # the chart on screen stays; the next points try again
             if fresh is None:
