@@ -30,9 +30,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from zhuoyue.errors import DataError, ParameterError
@@ -54,6 +54,7 @@ __all__ = [
     "NONCONFORMANCE_ALARMS",
     "NONCONFORMANCE_DAYS",
     "Signal",
+    "Subject",
     "acknowledge",
     "add_channel",
     "alarm_dict",
@@ -62,6 +63,7 @@ __all__ = [
     "list_alarms",
     "list_channels",
     "nonconformance_suggestions",
+    "record_batch",
     "record_signals",
     "remove_channel",
     "severity_of",
@@ -108,7 +110,21 @@ def severity_of(signal: Signal) -> str:
     return "critical" if signal.kind == "spec" or signal.test == 1 else "warning"
 
 
-def _messages(char: Characteristic, s: Signal) -> tuple[str, str]:
+class Subject(Protocol):
+    """What the alarms of a characteristic need to know of it (a :class:`Characteristic`, or the
+    monitor's lighter record of one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def org_id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+
+
+def _messages(char: Subject, s: Signal) -> tuple[str, str]:
     name = f"{char.code} {char.name or ''}".strip()
     if s.kind == "spec":
         return f"{name}：{s.description_zh}", f"{name}: {s.description_en}"
@@ -117,6 +133,100 @@ def _messages(char: Characteristic, s: Signal) -> tuple[str, str]:
         f"{name}（{zh_panel}）检验 {s.test}：{s.description_zh}",
         f"{name} ({en_panel}) test {s.test}: {s.description_en}",
     )
+
+
+_ALARM = cast(Table, Alarm.__table__)
+_OPEN_SELECT = select(_ALARM.c.id, _ALARM.c.characteristic_id, _ALARM.c.dedup_key).where(
+    _ALARM.c.characteristic_id.in_(bindparam("cids", expanding=True)), _ALARM.c.status == "open"
+)
+_COUNT = (
+    update(_ALARM)
+    .where(_ALARM.c.id == bindparam("b_id"))
+    .values(
+        signals=_ALARM.c.signals + bindparam("b_n"),
+        last_signal_at=bindparam("b_at", type_=_ALARM.c.last_signal_at.type),
+        last_point_ts=func.coalesce(
+            bindparam("b_pts", type_=_ALARM.c.last_point_ts.type), _ALARM.c.last_point_ts
+        ),
+    )
+)
+
+
+def record_batch(
+    conn: Connection,
+    groups: Sequence[tuple[Subject, Sequence[Signal]]],
+    *,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Open or count alarms for the signals of several characteristics (each in order); the
+    alarms opened now, as :func:`alarm_dict` dicts with their characteristic.
+
+    Runs inside the caller's transaction with SQLAlchemy Core, three statements however many
+    characteristics and signals (the online monitor calls it for every batch).
+    """
+    when = now or utcnow()
+    groups = [(subject, sigs) for subject, sigs in groups if sigs]
+    if not groups:
+        return []
+    open_ids = {
+        (int(cid), str(key)): int(aid)
+        for aid, cid, key in conn.execute(
+            _OPEN_SELECT, {"cids": sorted({subject.id for subject, _ in groups})}
+        )
+    }
+    counted: dict[int, dict[str, Any]] = {}
+    new: dict[tuple[int, str], dict[str, Any]] = {}
+    subjects: dict[int, Subject] = {}
+    for subject, sigs in groups:
+        subjects[subject.id] = subject
+        for sig in sigs:
+            key = (subject.id, sig.key)
+            aid = open_ids.get(key)
+            if aid is not None:
+                row = counted.setdefault(aid, {"b_id": aid, "b_n": 0, "b_at": when, "b_pts": None})
+                row["b_n"] += 1
+                if sig.point_ts is not None:
+                    row["b_pts"] = sig.point_ts
+                continue
+            pending = new.get(key)
+            if pending is not None:
+                pending["signals"] += 1
+                if sig.point_ts is not None:
+                    pending["last_point_ts"] = sig.point_ts
+                continue
+            zh, en = _messages(subject, sig)
+            new[key] = {
+                "org_id": subject.org_id,
+                "characteristic_id": subject.id,
+                "kind": sig.kind,
+                "panel": sig.panel,
+                "test": sig.test,
+                "dedup_key": sig.key,
+                "severity": severity_of(sig),
+                "status": "open",
+                "message_zh": zh,
+                "message_en": en,
+                "detail": dict(sig.detail),
+                "signals": 1,
+                "opened_at": when,
+                "last_signal_at": when,
+                "first_point_ts": sig.point_ts,
+                "last_point_ts": sig.point_ts,
+            }
+    if counted:
+        conn.execute(_COUNT, list(counted.values()))
+    if not new:
+        return []
+    rows = conn.execute(
+        insert(_ALARM).returning(*_ALARM.c, sort_by_parameter_order=True), list(new.values())
+    )
+    opened: list[dict[str, Any]] = []
+    for rec in rows:
+        out = audit.snapshot_row(Alarm, rec._mapping)
+        subject = subjects[int(out["characteristic_id"])]
+        out["characteristic"] = {"id": subject.id, "code": subject.code, "name": subject.name}
+        opened.append(out)
+    return opened
 
 
 def record_signals(
@@ -128,50 +238,15 @@ def record_signals(
 ) -> list[Alarm]:
     """Open or count alarms for ``signals`` of ``char`` (in order); the alarms opened now.
 
-    Runs inside the caller's transaction (the monitor stores the values, the state and the alarms
-    together).
+    Runs inside the caller's transaction (:func:`record_batch` for one characteristic).
     """
-    when = now or utcnow()
-    open_alarms = {
-        a.dedup_key: a
-        for a in session.scalars(
-            select(Alarm).where(Alarm.characteristic_id == char.id, Alarm.status == "open")
-        )
-    }
-    opened: list[Alarm] = []
-    for s in signals:
-        key = s.key
-        alarm = open_alarms.get(key)
-        if alarm is not None:
-            alarm.signals += 1
-            alarm.last_signal_at = when
-            if s.point_ts is not None:
-                alarm.last_point_ts = s.point_ts
-            continue
-        zh, en = _messages(char, s)
-        alarm = Alarm(
-            org_id=char.org_id,
-            characteristic_id=char.id,
-            kind=s.kind,
-            panel=s.panel,
-            test=s.test,
-            dedup_key=key,
-            severity=severity_of(s),
-            status="open",
-            message_zh=zh,
-            message_en=en,
-            detail=dict(s.detail),
-            signals=1,
-            opened_at=when,
-            last_signal_at=when,
-            first_point_ts=s.point_ts,
-            last_point_ts=s.point_ts,
-        )
-        session.add(alarm)
-        open_alarms[key] = alarm
-        opened.append(alarm)
     session.flush()
-    return opened
+    opened = record_batch(session.connection(), [(char, list(signals))], now=now)
+    # the counts moved in the database: alarms of this characteristic loaded before re-read
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Alarm) and obj.characteristic_id == char.id:
+            session.expire(obj)
+    return [session.get_one(Alarm, a["id"]) for a in opened]
 
 
 def alarm_dict(alarm: Alarm, char: Characteristic | None = None) -> dict[str, Any]:

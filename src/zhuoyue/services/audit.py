@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, select
@@ -20,7 +20,7 @@ from zhuoyue.store.models import AuditLog
 if TYPE_CHECKING:
     from zhuoyue.services.accounts import Page, Principal
 
-__all__ = ["list_entries", "record", "snapshot"]
+__all__ = ["list_entries", "record", "snapshot", "snapshot_row"]
 
 
 def _json_value(value: Any) -> Any:
@@ -40,6 +40,17 @@ def snapshot(obj: Any, *, exclude: Collection[str] = ()) -> dict[str, Any]:
         attr.key: _json_value(getattr(obj, attr.key))
         for attr in mapper.column_attrs
         if attr.key not in exclude and not attr.deferred
+    }
+
+
+def snapshot_row(model: type[Any], row: Mapping[Any, Any]) -> dict[str, Any]:
+    """Like :func:`snapshot` for a row of ``model``'s table read with SQLAlchemy Core (a result
+    row's ``_mapping``, keyed by the table's columns)."""
+    mapper = inspect(model)
+    return {
+        attr.key: _json_value(row[attr.columns[0]])
+        for attr in mapper.column_attrs
+        if not attr.deferred
     }
 
 

@@ -117,7 +117,7 @@ class MonitorConfig:
     opcua: OpcUaSettings | None = None
     smtp: SmtpSettings | None = None
     max_batch: int = 1000
-    max_wait: float = 0.05
+    max_wait: float = 0.02
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

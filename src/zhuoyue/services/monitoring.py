@@ -39,11 +39,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from zhuoyue.errors import DataError
 from zhuoyue.ingest.messages import Reading, Rejected
@@ -114,10 +114,21 @@ class BatchResult:
             self.points.setdefault(key, []).extend(pts)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Char:
-    row: Characteristic
-    limits: ControlLimits | None
+    """A characteristic as the monitor needs it, with its active frozen limits (if any)."""
+
+    id: int
+    org_id: int
+    code: str
+    name: str | None
+    lsl: float | None
+    usl: float | None
+    rules: str | None
+    subgroup_size: int | None
+    limits_id: int | None = None
+    limits_chart: str | None = None
+    limits_doc: dict[str, Any] | None = None
 
 
 def _digest(item: Rejected) -> str:
@@ -169,15 +180,16 @@ def _as_rejected(r: Reading, reason: str, message: str) -> Rejected:
     )
 
 
-def _new_state(char: Characteristic, limits: ControlLimits) -> MonitorState:
-    doc = limits.limits
+def _new_state(char: _Char) -> MonitorState:
+    doc = char.limits_doc or {}
+    chart = str(char.limits_chart)
     rules = resolve_rules(str(doc.get("rules") or char.rules or "gb4091"))
     size = int(doc.get("subgroup_size") or char.subgroup_size or 1)
     return MonitorState(
-        limits.chart,
+        chart,
         float(doc["center"]),
         float(doc["sigma"]),
-        subgroup_size=None if limits.chart == "imr" or size < 2 else size,
+        subgroup_size=None if chart == "imr" or size < 2 else size,
         rules=rules,
         lsl=char.lsl,
         usl=char.usl,
@@ -217,7 +229,7 @@ def _signal(event: RuleViolation | SpecBreach, rules_name: str) -> Signal:
     )
 
 
-def _spec_signals(char: Characteristic, r: Reading) -> list[Signal]:
+def _spec_signals(char: _Char, r: Reading) -> list[Signal]:
     """The spec breaches of a value judged outside the SPC state (no limits, or late)."""
     out: list[Signal] = []
     if char.lsl is not None and r.value < char.lsl:
@@ -231,8 +243,76 @@ def _spec_signals(char: Characteristic, r: Reading) -> list[Signal]:
     return out
 
 
+_ORG = cast(Table, Organization.__table__)
+_CHAR = cast(Table, Characteristic.__table__)
+_LIMITS = cast(Table, ControlLimits.__table__)
+_MEAS = cast(Table, Measurement.__table__)
+_STATE = cast(Table, MonitorStateRow.__table__)
+_STATE_UPDATE = (
+    update(_STATE)
+    .where(_STATE.c.characteristic_id == bindparam("b_cid"))
+    .values(
+        limits_id=bindparam("b_limits_id", type_=_STATE.c.limits_id.type),
+        state=bindparam("b_state", type_=_STATE.c.state.type),
+        n_values=bindparam("b_n_values", type_=_STATE.c.n_values.type),
+        last_ts=bindparam("b_last_ts", type_=_STATE.c.last_ts.type),
+        updated_at=bindparam("b_updated_at", type_=_STATE.c.updated_at.type),
+    )
+)
+
+# the statements of a batch, built once (building a select costs more than running it)
+_CHARS_SELECT = (
+    select(
+        _ORG.c.code.label("org_code"),
+        _CHAR.c.id,
+        _CHAR.c.org_id,
+        _CHAR.c.code,
+        _CHAR.c.name,
+        _CHAR.c.lsl,
+        _CHAR.c.usl,
+        _CHAR.c.rules,
+        _CHAR.c.subgroup_size,
+        _LIMITS.c.id.label("limits_id"),
+        _LIMITS.c.chart.label("limits_chart"),
+        _LIMITS.c.limits.label("limits_doc"),
+    )
+    .select_from(
+        _CHAR.join(_ORG, _ORG.c.id == _CHAR.c.org_id).outerjoin(
+            _LIMITS, and_(_LIMITS.c.characteristic_id == _CHAR.c.id, _LIMITS.c.active.is_(True))
+        )
+    )
+    .where(
+        _ORG.c.code.in_(bindparam("orgs", expanding=True)),
+        _CHAR.c.code.in_(bindparam("codes", expanding=True)),
+    )
+    .order_by(_LIMITS.c.id)
+)
+_STATE_SELECT = (
+    select(_STATE.c.characteristic_id, _STATE.c.limits_id, _STATE.c.n_values, _STATE.c.last_ts)
+    .where(_STATE.c.characteristic_id.in_(bindparam("cids", expanding=True)))
+    .with_for_update()
+)
+_STORED_SELECT = select(_MEAS.c.characteristic_id, _MEAS.c.msg_id).where(
+    _MEAS.c.characteristic_id.in_(bindparam("cids", expanding=True)),
+    _MEAS.c.msg_id.in_(bindparam("ids", expanding=True)),
+)
+_SEQ_SELECT = (
+    select(_MEAS.c.characteristic_id, _MEAS.c.ts, func.max(_MEAS.c.seq) + 1)
+    .where(
+        _MEAS.c.characteristic_id.in_(bindparam("cids", expanding=True)),
+        _MEAS.c.ts.in_(bindparam("times", expanding=True, type_=_MEAS.c.ts.type)),
+    )
+    .group_by(_MEAS.c.characteristic_id, _MEAS.c.ts)
+)
+
+
 class Pipeline:
-    """Process batches of messages (see the module notes). Not thread-safe: one per worker."""
+    """Process batches of messages (see the module notes). Not thread-safe: one per worker.
+
+    The steps run once for the whole batch (one statement each, SQLAlchemy Core: a batch of a
+    live feed has a few values per characteristic, so the fixed cost of a statement, not the
+    rows, is what a batch costs).
+    """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -257,129 +337,125 @@ class Pipeline:
         else:
             rejected = _as_rejected(item, reason, message)
         with self._sessions.begin() as s:
-            _dead_letters(s, [rejected], self._org_ids(s, [rejected.org]))
+            _dead_letters(s, [rejected], self._org_ids(s.connection(), [rejected.org]))
 
     # ------------------------------------------------------------------ the steps
     @staticmethod
-    def _org_ids(s: Session, codes: Iterable[str | None]) -> dict[str, int]:
+    def _org_ids(conn: Connection, codes: Iterable[str | None]) -> dict[str, int]:
         wanted = sorted({c for c in codes if c})
         if not wanted:
             return {}
-        rows = s.execute(
-            select(Organization.code, Organization.id).where(Organization.code.in_(wanted))
-        )
+        rows = conn.execute(select(_ORG.c.code, _ORG.c.id).where(_ORG.c.code.in_(wanted)))
         return {str(code): int(oid) for code, oid in rows}
 
     @staticmethod
-    def _chars(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Char]:
+    def _chars(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Char]:
+        """The characteristics of ``(organization code, characteristic code)`` keys, with their
+        active frozen limits, in one query."""
         if not keys:
             return {}
-        codes = {c for _, c in keys}
-        orgs = {o for o, _ in keys}
-        rows = s.execute(
-            select(Organization.code, Characteristic)
-            .join(Characteristic, Characteristic.org_id == Organization.id)
-            .where(Organization.code.in_(orgs), Characteristic.code.in_(codes))
-        ).all()
-        found = {(str(o), c.code): c for o, c in rows if (str(o), c.code) in keys}
-        limits = {
-            row.characteristic_id: row
-            for row in s.scalars(
-                select(ControlLimits).where(
-                    ControlLimits.characteristic_id.in_([c.id for c in found.values()]),
-                    ControlLimits.active.is_(True),
-                )
+        params = {"orgs": sorted({o for o, _ in keys}), "codes": sorted({c for _, c in keys})}
+        found: dict[tuple[str, str], _Char] = {}
+        for row in conn.execute(_CHARS_SELECT, params).mappings():
+            key = (str(row["org_code"]), str(row["code"]))
+            if key not in keys:
+                continue
+            found[key] = _Char(
+                id=int(row["id"]),
+                org_id=int(row["org_id"]),
+                code=str(row["code"]),
+                name=row["name"],
+                lsl=row["lsl"],
+                usl=row["usl"],
+                rules=row["rules"],
+                subgroup_size=row["subgroup_size"],
+                limits_id=row["limits_id"],
+                limits_chart=row["limits_chart"],
+                limits_doc=row["limits_doc"],
             )
-        }
-        return {k: _Char(c, limits.get(c.id)) for k, c in found.items()}
+        return found
 
-    def _state(
-        self, char: Characteristic, limits: ControlLimits, row: MonitorStateRow | None
-    ) -> MonitorState:
+    def _state(self, conn: Connection, char: _Char, row: Any) -> tuple[MonitorState, bool]:
+        """The characteristic's SPC state, and whether it continues the saved one."""
         cached = self._states.get(char.id)
-        if (
-            cached is not None
-            and row is not None
-            and cached[0] == limits.id == row.limits_id
-            and cached[2] == row.n_values
-        ):
-            return cached[1]
-        if row is not None and row.limits_id == limits.id:
-            return MonitorState.from_dict(row.state)
-        return _new_state(char, limits)
+        if row is not None and row.limits_id == char.limits_id:
+            if cached is not None and cached[0] == char.limits_id and cached[2] == row.n_values:
+                return cached[1], True
+            doc = conn.execute(
+                select(_STATE.c.state).where(_STATE.c.characteristic_id == char.id)
+            ).scalar_one()
+            return MonitorState.from_dict(doc), True
+        return _new_state(char), False
 
     def _process(self, s: Session, items: Sequence[Reading | Rejected]) -> BatchResult:
+        conn = s.connection()
         out = BatchResult(received=len(items))
         rejected = [i for i in items if isinstance(i, Rejected)]
         readings = [i for i in items if isinstance(i, Reading)]
-        orgs = self._org_ids(s, [i.org for i in items])
         groups: dict[tuple[str, str], list[Reading]] = defaultdict(list)
         for r in readings:
             groups[(r.org, r.characteristic)].append(r)
-        chars = self._chars(s, set(groups))
-        for key, rs in groups.items():
-            if key not in chars:
+        chars = self._chars(conn, set(groups))
+        unknown = [key for key in groups if key not in chars]
+        if rejected or unknown:
+            orgs = self._org_ids(conn, [i.org for i in rejected] + [org for org, _ in unknown])
+            for key in unknown:
                 org, code = key
-                known = org in orgs
                 message = (
                     f"There is no characteristic {code!r} in organization {org!r}: create it "
                     "(master data) or correct the topic."
-                    if known
+                    if org in orgs
                     else f"There is no organization {org!r}: correct the topic."
                 )
-                rejected.extend(_as_rejected(r, "unknown_characteristic", message) for r in rs)
-        _dead_letters(s, rejected, orgs)
+                rejected.extend(
+                    _as_rejected(r, "unknown_characteristic", message) for r in groups[key]
+                )
+            _dead_letters(s, rejected, orgs)
+            s.flush()
         out.rejected = len(rejected)
-        # each step runs once for the whole batch (one query, one insert), not once per
-        # characteristic: the fixed cost of a statement dominates batches of a few values each
         todo = [(chars[key], rs) for key, rs in groups.items() if key in chars]
-        fresh = self._fresh(s, todo, out)
+        fresh = self._fresh(conn, todo, out)
         if not fresh:
             return out
-        self._store(s, fresh, out)
-        rows = {
-            row.characteristic_id: row
-            for row in s.scalars(
-                select(MonitorStateRow)
-                .where(
-                    MonitorStateRow.characteristic_id.in_(
-                        [info.row.id for info, _ in fresh if info.limits is not None]
-                    )
-                )
-                .options(defer(MonitorStateRow.state))  # read only when the cache is stale
-                .with_for_update()
-            )
-        }
-        # every state first, then the alarms: the states' updates go in one flush
-        signals = [
-            (info, self._judge(s, info, rs, rows.get(info.row.id), out)) for info, rs in fresh
-        ]
-        for info, found in signals:
+        self._store(conn, fresh, out)
+        judged = [info.id for info, _ in fresh if info.limits_id is not None]
+        rows: dict[int, Any] = {}
+        if judged:
+            rows = {
+                int(row.characteristic_id): row
+                for row in conn.execute(_STATE_SELECT, {"cids": judged})
+            }
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        signals: list[tuple[_Char, list[Signal]]] = []
+        now = utcnow()
+        for info, rs in fresh:
+            found = self._judge(conn, info, rs, rows.get(info.id), out, now, updates, inserts)
             if found:
-                for alarm in alarms.record_signals(s, info.row, found):
-                    out.opened.append(alarms.alarm_dict(alarm, info.row))
+                signals.append((info, found))
+        if updates:
+            conn.execute(_STATE_UPDATE, updates)
+        if inserts:
+            conn.execute(insert(_STATE), inserts)
+        out.opened.extend(alarms.record_batch(conn, signals, now=now))
         return out
 
     @staticmethod
     def _fresh(
-        s: Session, todo: list[tuple[_Char, list[Reading]]], out: BatchResult
+        conn: Connection, todo: list[tuple[_Char, list[Reading]]], out: BatchResult
     ) -> list[tuple[_Char, list[Reading]]]:
         """The readings not stored yet (duplicates: already stored, or twice in the batch)."""
         if not todo:
             return []
-        wanted = {(info.row.id, r.msg_id) for info, rs in todo for r in rs}
+        wanted = {(info.id, r.msg_id) for info, rs in todo for r in rs}
         stored: set[tuple[int, Any]] = set()
         for cids, ids in _lookups(wanted):
-            found = s.execute(
-                select(Measurement.characteristic_id, Measurement.msg_id).where(
-                    Measurement.characteristic_id.in_(cids), Measurement.msg_id.in_(ids)
-                )
-            )
+            found = conn.execute(_STORED_SELECT, {"cids": cids, "ids": ids})
             stored.update((int(cid), str(mid)) for cid, mid in found)
         stored &= wanted
         result: list[tuple[_Char, list[Reading]]] = []
         for info, rs in todo:
-            cid = info.row.id
+            cid = info.id
             fresh: list[Reading] = []
             for r in rs:
                 key = (cid, r.msg_id)
@@ -393,22 +469,20 @@ class Pipeline:
         return result
 
     @staticmethod
-    def _store(s: Session, fresh: list[tuple[_Char, list[Reading]]], out: BatchResult) -> None:
+    def _store(
+        conn: Connection, fresh: list[tuple[_Char, list[Reading]]], out: BatchResult
+    ) -> None:
         """Insert the fresh readings of every characteristic in one call."""
         # seq: after the values already stored at the same time
-        wanted_ts = {(info.row.id, r.ts) for info, rs in fresh for r in rs}
+        wanted_ts = {(info.id, r.ts) for info, rs in fresh for r in rs}
         base: dict[tuple[int, datetime], int] = {}
         for keys, times in _lookups(wanted_ts):
-            found = s.execute(
-                select(Measurement.characteristic_id, Measurement.ts, func.max(Measurement.seq) + 1)
-                .where(Measurement.characteristic_id.in_(keys), Measurement.ts.in_(times))
-                .group_by(Measurement.characteristic_id, Measurement.ts)
-            )
+            found = conn.execute(_SEQ_SELECT, {"cids": keys, "times": times})
             for cid, ts, n in found:
                 key = (int(cid), _utc(ts))
                 if key in wanted_ts:
                     base[key] = int(n or 0)
-        flat = [(info.row.id, r) for info, rs in fresh for r in rs]
+        flat = [(info.id, r) for info, rs in fresh for r in rs]
         cids = np.array([cid for cid, _ in flat], dtype=np.int64)
         ts_us = np.array([_us(r.ts) for _, r in flat], dtype=np.int64)
         seq = bulk.assign_seq(cids, ts_us)
@@ -416,8 +490,8 @@ class Pipeline:
             seq = seq + np.array([base.get((cid, r.ts), 0) for cid, r in flat], dtype=np.int64)
         if len(flat) <= _SMALL_INSERT:
             # a live batch: an executemany of the rows costs less than building columns
-            s.execute(
-                insert(Measurement),
+            conn.execute(
+                insert(_MEAS),
                 [
                     {
                         "characteristic_id": cid, "ts": r.ts, "seq": int(q), "value": r.value,
@@ -429,7 +503,7 @@ class Pipeline:
             )  # fmt: skip
         else:
             bulk.insert_measurements(
-                s.connection(),
+                conn,
                 characteristic_id=cids,
                 ts=ts_us.astype("datetime64[us]"),
                 value=np.array([r.value for _, r in flat], dtype=np.float64),
@@ -443,56 +517,61 @@ class Pipeline:
             )
         out.stored += len(flat)
         for info, rs in fresh:
-            out.points[(info.row.org_id, info.row.id)] = [(r.ts.isoformat(), r.value) for r in rs]
+            out.points[(info.org_id, info.id)] = [(r.ts.isoformat(), r.value) for r in rs]
 
     def _judge(
         self,
-        s: Session,
-        info: _Char,
+        conn: Connection,
+        char: _Char,
         fresh: list[Reading],
-        row: MonitorStateRow | None,
+        row: Any,
         out: BatchResult,
+        now: datetime,
+        updates: list[dict[str, Any]],
+        inserts: list[dict[str, Any]],
     ) -> list[Signal]:
-        """Push stored readings through the characteristic's SPC state; the signals."""
-        char = info.row
+        """Push stored readings through the characteristic's SPC state; the signals. The
+        state's new row goes to ``updates`` or ``inserts``."""
         signals: list[Signal] = []
-        if info.limits is None:
+        if char.limits_id is None:
             out.no_limits += len(fresh)
             for r in fresh:
                 signals.extend(_spec_signals(char, r))
+            return signals
+        state, continued = self._state(conn, char, row)
+        rules_name = str((char.limits_doc or {}).get("rules") or char.rules or "gb4091")
+        last = _utc(row.last_ts) if row is not None and continued and row.last_ts else None
+        pushed = 0
+        for r in fresh:
+            if last is not None and r.ts < last:
+                out.out_of_order += 1
+                signals.extend(_spec_signals(char, r))
+                continue
+            try:
+                events = state.push(r.value, subgroup=r.subgroup, ts=r.ts, key=r.msg_id)
+            except DataError as exc:  # e.g. a value for a subgroup judged already
+                out.not_judged += 1
+                out.notes.append(f"{char.code} {r.msg_id}: {exc}")
+                signals.extend(_spec_signals(char, r))
+                continue
+            last = r.ts
+            pushed += 1
+            for event in events:
+                if isinstance(event, (RuleViolation, SpecBreach)):
+                    signals.append(_signal(event, rules_name))
+        n_values = (int(row.n_values or 0) if row is not None and continued else 0) + pushed
+        values = {
+            "b_limits_id": char.limits_id,
+            "b_state": state.to_dict(),
+            "b_n_values": n_values,
+            "b_last_ts": last,
+            "b_updated_at": now,
+        }
+        if row is None:
+            inserts.append({k[2:]: v for k, v in values.items()} | {"characteristic_id": char.id})
         else:
-            state = self._state(char, info.limits, row)
-            rules_name = str(info.limits.limits.get("rules") or char.rules or "gb4091")
-            last = row.last_ts if row is not None and row.limits_id == info.limits.id else None
-            pushed = 0
-            for r in fresh:
-                if last is not None and r.ts < last:
-                    out.out_of_order += 1
-                    signals.extend(_spec_signals(char, r))
-                    continue
-                try:
-                    events = state.push(r.value, subgroup=r.subgroup, ts=r.ts, key=r.msg_id)
-                except DataError as exc:  # e.g. a value for a subgroup judged already
-                    out.not_judged += 1
-                    out.notes.append(f"{char.code} {r.msg_id}: {exc}")
-                    signals.extend(_spec_signals(char, r))
-                    continue
-                last = r.ts
-                pushed += 1
-                for event in events:
-                    if isinstance(event, (RuleViolation, SpecBreach)):
-                        signals.append(_signal(event, rules_name))
-            if row is None:
-                row = MonitorStateRow(characteristic_id=char.id, n_values=0)
-                s.add(row)
-            elif row.limits_id != info.limits.id:
-                row.n_values = 0
-            row.limits_id = info.limits.id
-            row.state = state.to_dict()
-            row.n_values = int(row.n_values or 0) + pushed
-            row.last_ts = last
-            row.updated_at = utcnow()
-            self._states[char.id] = (info.limits.id, state, row.n_values)
+            updates.append(values | {"b_cid": char.id})
+        self._states[char.id] = (char.limits_id, state, n_values)
         return signals
 
 
@@ -579,7 +658,7 @@ class MonitorService:
         notifier: Any | None = None,
         hub: LiveHub | None = None,
         max_batch: int = 1000,
-        max_wait: float = 0.05,
+        max_wait: float = 0.02,
         retry_pause: float = 1.0,
     ) -> None:
         self.pipeline = Pipeline(sessions)
