@@ -15,7 +15,8 @@ consumer runs in this process, on its own threads, so publisher and consumer do 
 * **bare paho**: a plain paho subscriber (QoS 1, automatic acknowledgement) that only notes the
   arrival time of each message — the floor the broker and the publisher set;
 * **zhuoyue monitor**: :func:`zhuoyue.services.monitor_runtime.start` as ``zhuoyue monitor``
-  runs it (MQTT source with a persistent session and manual acknowledgement after the commit,
+  runs it (MQTT source in a child process — ``--mqtt-thread``: on a thread of this process —
+  with a persistent session and manual acknowledgement after the commit,
   the worker's batches, the notifier) on a fresh SQLite file (WAL, migrated to head) with one
   organization and ``--chars`` I-MR characteristics with frozen limits (centre 10, sigma 1,
   GB/T 4091 rules, spec 5-15). A :class:`~zhuoyue.services.monitoring.LiveHub` listener notes
@@ -72,6 +73,8 @@ SEED = 7
 ORG = "bench"
 TARGET_SHARE = 0.5
 TARGET_P99_MS = 200.0
+#: --mqtt-thread: the monitor receives MQTT on a thread of its own process (not a child process)
+MQTT_THREAD = False
 
 
 def log(msg: str) -> None:
@@ -216,7 +219,8 @@ class Monitor:
         hub = LiveHub()
         hub.subscribe(self._on_event)
         config = monitor_runtime.MonitorConfig(
-            mqtt=MqttSettings(host="127.0.0.1", port=port, client_id=name)
+            mqtt=MqttSettings(host="127.0.0.1", port=port, client_id=name),
+            mqtt_process=not MQTT_THREAD,
         )
         sessions = session_factory(self.engine)
         self.running = monitor_runtime.start(sessions, config, hub=hub)
@@ -447,12 +451,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--switch-interval", type=float, help="sys.setswitchinterval of this process (seconds)"
     )
+    ap.add_argument(
+        "--mqtt-thread",
+        action="store_true",
+        help="receive MQTT on a thread of the monitor's process, not in a child process",
+    )
     ap.add_argument("--no-max", action="store_true", help="steady runs only (needs --steady-rate)")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the monitor's worker")
     args = ap.parse_args(argv)
     if args.no_max and not args.steady_rate:
         ap.error("--no-max needs --steady-rate")
+    global MQTT_THREAD
+    MQTT_THREAD = args.mqtt_thread
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     rows: list[dict[str, Any]] = []
@@ -498,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         "monitor_rate": monitor_rate,
         "share": monitor_rate / bare_rate,
         "switch_interval": sys.getswitchinterval(),
+        "mqtt": "thread" if MQTT_THREAD else "child process",
         "steady_p50_ms": {round(r["paced_rate"]): r["p50_ms"] for r in steady_monitor},
         "steady_p99_ms": {round(r["paced_rate"]): r["p99_ms"] for r in steady_monitor},
     }

@@ -18,11 +18,18 @@ unacknowledged QoS 1 messages at a time, and queues at most ``max_queued_message
     max_inflight_messages 1000
     max_queued_messages 1000000
     persistence true
+    set_tcp_nodelay true
+
+(``set_tcp_nodelay``: the broker sends each message at once instead of gathering small ones
+until the client's TCP acknowledgement comes; the client also acknowledges TCP segments at once,
+see :class:`_Client`.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +66,31 @@ class MqttSettings:
     zone: tzinfo = UTC
 
 
+class _Client(mqtt.Client):
+    """paho's client, acknowledging every TCP segment it receives at once (Linux TCP_QUICKACK).
+
+    The monitor sends its MQTT acknowledgements only after a batch is committed, so between
+    batches the client sends nothing and the kernel delays its TCP acknowledgements (up to
+    40 ms). A broker with Nagle's algorithm on (Mosquitto's default, ``set_tcp_nodelay false``)
+    then holds back each next message until that TCP acknowledgement comes: measured, publish →
+    received went from 0.4 ms to p50 10 ms, p99 21 ms at 845 msg/s with acknowledgements every
+    25 ms. The quick-ack mode is not sticky (the kernel leaves it by itself), so it is set again
+    after every read.
+    """
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        data = super()._sock_recv(bufsize)
+        setsockopt = getattr(self._sock, "setsockopt", None)
+        if _QUICKACK is not None and setsockopt is not None:
+            with contextlib.suppress(OSError):  # not a TCP socket: nothing to do
+                setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+        return data
+
+
+#: Linux only; elsewhere delayed TCP acknowledgements stay (set_tcp_nodelay on the broker helps)
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
 class MqttSource:
     """Subscribe to the topic map's topics and feed a consumer (see the module notes).
 
@@ -74,7 +106,7 @@ class MqttSource:
         self.received = 0
         self.rejected = 0
         self.connections = 0
-        client = mqtt.Client(
+        client = _Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             clean_session=False,

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhuoyue.errors import InputFileError, ParameterError
 from zhuoyue.ingest.messages import DEFAULT_TEMPLATE, TopicMap
 from zhuoyue.ingest.mqtt import MqttSettings, MqttSource
+from zhuoyue.ingest.mqtt_process import MqttProcessSource
 from zhuoyue.ingest.opcua import OpcUaSettings, OpcUaSource
 from zhuoyue.services.monitoring import LiveHub, MonitorService
 from zhuoyue.services.notify import Notifier, SmtpSettings
@@ -118,6 +119,9 @@ class MonitorConfig:
     smtp: SmtpSettings | None = None
     max_batch: int = 1000
     max_wait: float = 0.02
+    #: receive and validate MQTT messages in a child process (:mod:`zhuoyue.ingest.mqtt_process`:
+    #: paho's reads then never wait for the worker's GIL); False: a thread of this process
+    mqtt_process: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -166,7 +170,7 @@ class RunningMonitor:
     service: MonitorService
     notifier: Notifier
     hub: LiveHub
-    mqtt: MqttSource | None = None
+    mqtt: MqttSource | MqttProcessSource | None = None
     opcua: OpcUaSource | None = None
 
     def stop(self) -> None:
@@ -201,7 +205,8 @@ def start(
     service.start()
     running = RunningMonitor(service, notifier, hub)
     if config.mqtt is not None:
-        running.mqtt = MqttSource(config.mqtt, service.submit)
+        source = MqttProcessSource if config.mqtt_process else MqttSource
+        running.mqtt = source(config.mqtt, service.submit)
         running.mqtt.start()
         _log.info("monitor: MQTT %s:%s", config.mqtt.host, config.mqtt.port)
     if config.opcua is not None:

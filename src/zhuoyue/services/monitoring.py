@@ -715,11 +715,15 @@ class MonitorService:
         # ended, so waiting until then + max_wait delays no item more than max_wait.
         now = time.monotonic()
         arrived = now if self.queue.empty() else max(self._collected, now - self.max_wait)
-        deadline = arrived + self.max_wait
+        left = arrived + self.max_wait - now
+        # Sleep, then take what came: waiting on the queue item by item would wake this thread
+        # for every message and hand the GIL back and forth with the source's thread (each
+        # handover can wait for the interpreter's switch interval, 5 ms).
+        if left > 0 and self.queue.qsize() < self.max_batch - 1:
+            time.sleep(left)
         while len(batch) < self.max_batch:
-            left = deadline - time.monotonic()
             try:
-                batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
+                batch.append(self.queue.get_nowait())
             except queue.Empty:
                 break
         self._collected = time.monotonic()
