@@ -4,13 +4,15 @@
 (same constructor, ``start``/``wait_connected``/``stop``, ``connected`` and the counters; the
 consumer is called in this process with ``(item, ack)``).
 
-**Why a process.** paho reads a packet in several ``recv()`` calls and each one gives up and
-takes back the GIL. Next to the monitor's worker thread (SQLAlchemy and SQLite, busy for tens of
-milliseconds at a time) every take-back waits for the worker's switch interval: publish →
-validated went from 0.4 ms in an idle process to p50 14 ms and p99 110-190 ms. Here paho and
+**Why a process.** paho reads each packet with several ``recv()`` calls (and a ``select()``),
+and each one gives up the GIL and has to take it back from the monitor's worker thread
+(SQLAlchemy and SQLite), which can hold it for a whole switch interval at a time. Here paho and
 :func:`~zhuoyue.ingest.messages.parse_message` run in ``python -m zhuoyue.ingest.mqtt_process``
 (an ordinary :class:`MqttSource` whose consumer only buffers), and this process takes the GIL
-once per *batch* of validated messages.
+once per *batch* of validated messages. Two other delays are not the source's to remove: Nagle's
+algorithm in a broker without ``set_tcp_nodelay true`` holds back messages while the client's
+(late, manual) acknowledgements are pending, and a full garbage collection of this process stops
+every thread of it.
 
 **The child** is started with :class:`subprocess.Popen` — not a ``fork`` of a multi-threaded
 web server — with pipes on its stdin and stdout; its stderr is this process's stderr (a crash's
@@ -147,7 +149,7 @@ class MqttProcessSource:
 
     @property
     def pid(self) -> int | None:
-        """The current child's process id (None before the first one runs)."""
+        """The current (after ``stop()``: the last) child's process id; None before the first."""
         proc = self._proc
         return None if proc is None else proc.pid
 

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhuoyue.services.alarms import channels_for
+from zhuoyue.store.engine import READ_ONLY
 
 __all__ = [
     "ATTEMPTS",
@@ -209,6 +210,8 @@ class Notifier:
     def _deliveries(self, alarms: Sequence[dict[str, Any]]) -> list[Delivery]:
         out: list[Delivery] = []
         with self._sessions() as s:
+            # reads only: on SQLite no write lock, so the monitor's next commit does not wait
+            s.connection(execution_options={READ_ONLY: True})
             for a in alarms:
                 for ch in channels_for(s, int(a["org_id"]), str(a["severity"])):
                     out.append(Delivery(ch.kind, ch.target, a))
