@@ -328,7 +328,23 @@ class Monitor:
         self.running.stop()
         stats = self.running.stats()
         self.engine.dispose()
+        self._end_session()
         return stats
+
+    def _end_session(self) -> None:
+        """Remove the run's persistent session from the broker: else it keeps queueing every
+        later run's messages for a client that is gone, and the broker slows down run by run."""
+        settings = self.running.mqtt.settings if self.running.mqtt is not None else None
+        if settings is None:
+            return
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=settings.client_id, clean_session=True
+        )
+        client.connect(settings.host, settings.port)
+        client.loop_start()
+        time.sleep(0.2)
+        client.disconnect()
+        client.loop_stop()
 
 
 # ------------------------------------------------------------------------------------ runs

@@ -17,6 +17,7 @@ or the environment:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import tomllib
@@ -196,7 +197,15 @@ class RunningMonitor:
 def start(
     sessions: sessionmaker[Session], config: MonitorConfig, *, hub: LiveHub | None = None
 ) -> RunningMonitor:
-    """Start the worker, the notifier and the configured sources."""
+    """Start the worker, the notifier and the configured sources.
+
+    The objects alive now (modules, the web app, caches) move to the garbage collector's
+    permanent generation (:func:`gc.freeze`): a full collection otherwise walks all of them and
+    stops every thread of the process for 130-195 ms (measured), which was the monitor's p99
+    latency from publish to judged.
+    """
+    gc.collect()
+    gc.freeze()
     hub = hub or LiveHub()
     notifier = Notifier(sessions, smtp=config.smtp)
     service = MonitorService(
