@@ -182,6 +182,7 @@ class RunningMonitor:
             self.opcua.stop()
         self.service.stop()
         self.notifier.close()
+        gc.unfreeze()  # what start() froze may be collected again
 
     def stats(self) -> dict[str, Any]:
         out = self.service.stats()
