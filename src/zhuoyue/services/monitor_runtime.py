@@ -1,8 +1,9 @@
 """Wire the monitor together: sources (MQTT, OPC UA) → :class:`MonitorService` → notifier, hub.
 
 Used by ``zhuoyue monitor`` (the monitor alone) and ``zhuoyue serve`` (the monitor inside the
-web server, so the web app shows points and alarms live). The configuration comes from options
-or the environment:
+web server, so the web app shows points and alarms live). MQTT is received and validated in a
+child process (:class:`zhuoyue.ingest.mqtt_process.MqttProcessSource`). The configuration comes
+from options or the environment:
 
 ============================  ===========================================================
 ``ZHUOYUE_MQTT_URL``          ``mqtt://host:port`` of the broker (no value: no MQTT)
