@@ -7,7 +7,7 @@ checked against the message ids already stored (a redelivered copy is a *duplica
 not stored again), stored as a measurement, and pushed through the characteristic's online SPC
 state (:class:`zhuoyue.monitor.MonitorState`, built from the active frozen limits and saved in
 ``monitor_state`` with the batch); the signals open or count alarms
-(:func:`zhuoyue.services.alarms.record_signals`). Values, states and alarms commit together, so
+(:func:`zhuoyue.services.alarms.record_batch`). Values, states and alarms commit together, so
 a monitor killed at any moment resumes exactly where the database says it was, and the source
 acknowledges the messages only after the commit (:class:`MonitorService`).
 
